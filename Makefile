@@ -17,13 +17,10 @@ build: deps
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 	cmake --build build -j $(JOBS)
 
+# Starts the broker in the foreground with deploy/starling.conf (port 1883,
+# anonymous clients); ARGS adds options, e.g. make run ARGS=-v.
 run: build
-	@if [ -x build/bin/starling ]; then \
-		exec build/bin/starling $(ARGS); \
-	else \
-		echo "starling: the broker is not built yet (it lands with issue 4);"; \
-		echo "what exists today: build/bin/starling-codec-bench"; \
-	fi
+	exec build/bin/starling -c deploy/starling.conf $(ARGS)
 
 test: build
 	cd build && ctest --output-on-failure -j $(JOBS)

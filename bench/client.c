@@ -748,8 +748,8 @@ on_tick(uv_timer_t *t)
 	if (w->seen_phase == PHASE_GO && fixed_rate(o) <= 0) {
 		/* Flat out: acks and write completions refill; this only
 		 * restarts a publisher that had nothing to wait for. */
-		for (uint32_t i = 0; i < w->nclients; i++) {
-			struct bench_client *cl = w->clients[i];
+		for (uint32_t i = 0; i < w->npubs; i++) {
+			struct bench_client *cl = w->pubs[i];
 			if (publishing(cl) && cl->state == CS_READY) {
 				publish_upto(cl, due_now(cl, now));
 			}

@@ -91,9 +91,21 @@ log_dest file $work/broker.log
 EOF
 }
 
+# Starling runs one worker per CPU it is pinned to (Mosquitto has one
+# thread whatever it is given).
+broker_cpus=$(python3 -c 'import sys
+n = 0
+for part in sys.argv[1].split(","):
+    a, _, b = part.partition("-")
+    n += int(b or a) - int(a) + 1
+print(n)' "$BROKER_CPU")
+
 start_broker() { # name port
 	local conf=$work/$1.conf
 	write_conf "$2" "$conf"
+	if [ "$1" = starling ]; then
+		echo "workers $broker_cpus" >>"$conf"
+	fi
 	case $1 in
 	mosquitto) taskset -c "$BROKER_CPU" "$MOSQUITTO" -c "$conf" >/dev/null 2>&1 & ;;
 	starling) taskset -c "$BROKER_CPU" "$STARLING" -c "$conf" >/dev/null 2>&1 & ;;
@@ -119,9 +131,9 @@ scenario_args() {
 	case $1 in
 	ceiling) echo "pub -c 8 -q 0 -s 64 -t bench/ceiling -d $DURATION" ;;
 	fanin_q0) echo "run fanin -P 8 -c 1 -q 0 -s 64 -d $DURATION" ;;
-	fanin_q1) echo "run fanin -P 8 -c 1 -q 1 -w 20 -s 64 -d $DURATION" ;;
+	fanin_q1) echo "run fanin -P 8 -c 1 -q 1 -w 20 -s 64 -d $DURATION --drain 30" ;;
 	fanout_q0) echo "run fanout -P 1 -c 1000 -q 0 -s 64 -d $DURATION" ;;
-	pairs_q1) echo "run pairs -c 1000 -q 1 -w 20 -s 64 -d $DURATION" ;;
+	pairs_q1) echo "run pairs -c 1000 -q 1 -w 20 -s 64 -d $DURATION --drain 30" ;;
 	idle) echo "conn -c $IDLE_CONNS -k 300 -d $DURATION" ;;
 	latency) echo "run fanin -P 8 -c 1 -q 1 -r 2000 -s 64 -d $DURATION" ;;
 	*) echo "compare: unknown scenario $1" >&2; exit 1 ;;
@@ -178,10 +190,19 @@ PY
 	done
 done
 
+# Every run's raw numbers stay beside the report.
+cp "$results" "${OUT%.md}.jsonl"
+
+# The codec micro-benchmark rides along, pinned like the broker would be.
+codec=$work/codec.txt
+if [ -x build/bin/starling-codec-bench ]; then
+	taskset -c "$BROKER_CPU" build/bin/starling-codec-bench >"$codec" 2>&1 || true
+fi
+
 python3 - "$results" "$OUT" "$REPS" "$DURATION" "$BROKER_CPU" "$BENCH_CPU" \
-	"$MOSQUITTO" "$brokers" "$IDLE_CONNS" <<'PY'
+	"$MOSQUITTO" "$brokers" "$IDLE_CONNS" "$codec" <<'PY'
 import json, os, platform, statistics, subprocess, sys, time
-res_path, out, reps, dur, bcpu, gcpu, mosq, brokers, idle = sys.argv[1:]
+res_path, out, reps, dur, bcpu, gcpu, mosq, brokers, idle, codec = sys.argv[1:]
 rows = [json.loads(l) for l in open(res_path)]
 brokers = brokers.split()
 
@@ -258,7 +279,8 @@ w("- Each scenario: %s runs per broker, %s s each, brokers alternating, a "
   "brackets." % (reps, dur))
 w("- Broker config (both): loopback listener, anonymous, no persistence, "
   "`set_tcp_nodelay true`, `max_queued_messages 1000000`, "
-  "`max_inflight_messages 20`.")
+  "`max_inflight_messages 20`; Starling also `workers N`, one per CPU "
+  "in BROKER_CPU.")
 if brokers == ["mosquitto"]:
     w("- **Starling's broker is not built yet (build/bin/starling is "
       "missing): these numbers are Mosquitto alone, the baseline the "
@@ -315,6 +337,20 @@ w("- The generator ceiling row is starling-bench alone pushing QoS 0 "
   "is measuring the generator, not the broker.")
 w("- Exit code 2 means QoS 1/2 messages were lost or never acknowledged; "
   "3 means clients failed to connect.")
+w("- QoS 1 runs drain for up to 30 s after publishing stops, so that a "
+  "broker that acknowledges faster than it delivers shows its backlog as "
+  "lower recv/s, not as loss.")
+w("- Raw per-run numbers: `%s`." % os.path.basename(out[:-3] + ".jsonl"))
+if os.path.exists(codec) and os.path.getsize(codec) > 0:
+    w("")
+    w("## Codec micro-benchmark (proto/)")
+    w("")
+    w("`taskset -c %s build/bin/starling-codec-bench` (nanoseconds per "
+      "operation, median of 5 runs; one core):" % bcpu)
+    w("")
+    w("```")
+    w(open(codec).read().rstrip())
+    w("```")
 open(out, "w").write("\n".join(lines) + "\n")
 print("compare: wrote " + out, file=sys.stderr)
 PY

@@ -1,0 +1,623 @@
+/*
+ * session.c - sessions: the client-id registry, delivery with QoS state,
+ * the bounded offline/overflow queue, resend after reconnect, wills and
+ * expiry.
+ *
+ * Design notes.  The registry maps client id to session under one mutex
+ * (taken on connect and on session end only, never per message).  A
+ * session is owned by one loop (`owner`); everything but its refcount and
+ * owner is touched only there.  Outgoing QoS 1/2 deliveries form one list
+ * in order: first those in flight (WAIT_*), then those queued.  The
+ * in-flight window is the smaller of the client's Receive Maximum and
+ * max_inflight_messages; the queue is bounded by max_queued_messages and
+ * max_queued_bytes, and what overflows is dropped and counted.  QoS 0
+ * messages are never queued for an online client: if its socket backlog
+ * is over the high-water mark they are dropped (a slow subscriber only
+ * hurts itself); offline, they are queued only with queue_qos0_messages.
+ */
+#include "broker/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_HIGH_WATER (4u * 1024u * 1024u)
+
+/* ------------------------------------------------------------------ */
+/* References and registry                                              */
+
+struct broker_session *
+broker_session_ref(struct broker_session *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+static void
+free_deliveries(struct broker_session *s)
+{
+	struct broker_delivery *d = s->out_head, *n;
+
+	for (; d != NULL; d = n) {
+		n = d->next;
+		broker_msg_unref(d->m);
+		free(d);
+	}
+	s->out_head = s->out_tail = NULL;
+	s->inflight = s->queued = 0;
+	s->queued_bytes = 0;
+	atomic_store_explicit(&s->queued_hint, 0, memory_order_relaxed);
+}
+
+static void
+hint(struct broker_session *s)
+{
+	atomic_store_explicit(&s->queued_hint, s->queued, memory_order_relaxed);
+}
+
+void
+broker_session_unref(struct broker_session *s)
+{
+	if (s == NULL ||
+	    atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1) {
+		return;
+	}
+	free_deliveries(s);
+	for (struct broker_sub *sub = s->subs, *n; sub != NULL; sub = n) {
+		n = sub->next;
+		free(sub->filter);
+		free(sub);
+	}
+	broker_msg_unref(s->will);
+	free(s->qos2_in);
+	free(s->id);
+	free(s);
+}
+
+struct broker_session *
+broker__session_new(struct broker *b, const char *id, size_t id_len, int owner)
+{
+	struct broker_session *s = calloc(1, sizeof(*s));
+
+	(void)b;
+	if (s == NULL || (s->id = malloc(id_len + 1)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	memcpy(s->id, id, id_len);
+	s->id[id_len] = '\0';
+	s->id_len = id_len;
+	atomic_init(&s->refs, 1);
+	atomic_init(&s->owner, owner);
+	s->recv_max = 65535;
+	s->expiry_timer.kind = WHEEL_EXPIRY;
+	s->will_timer.kind = WHEEL_WILL;
+	return s;
+}
+
+static size_t
+slot_of(const struct broker *b, const char *id, size_t len)
+{
+	return broker__level_hash((const uint8_t *)id, len) &
+	    (b->sessions_cap - 1);
+}
+
+struct broker_session *
+broker__registry_find(struct broker *b, const char *id, size_t len)
+{
+	if (b->sessions_cap == 0) {
+		return NULL;
+	}
+	for (size_t i = slot_of(b, id, len);; i = (i + 1) & (b->sessions_cap - 1)) {
+		struct broker_session *s = b->sessions[i];
+		if (s == NULL) {
+			return NULL;
+		}
+		if (s->id_len == len && memcmp(s->id, id, len) == 0) {
+			return s;
+		}
+	}
+}
+
+static void
+place(struct broker *b, struct broker_session *s)
+{
+	size_t i = slot_of(b, s->id, s->id_len);
+
+	while (b->sessions[i] != NULL) {
+		i = (i + 1) & (b->sessions_cap - 1);
+	}
+	b->sessions[i] = s;
+}
+
+int
+broker__registry_add(struct broker *b, struct broker_session *s)
+{
+	if ((b->nsessions + 1) * 2 > b->sessions_cap) {
+		size_t ncap = b->sessions_cap ? b->sessions_cap * 2 : 1024;
+		struct broker_session **old = b->sessions;
+		size_t ocap = b->sessions_cap;
+
+		b->sessions = calloc(ncap, sizeof(*b->sessions));
+		if (b->sessions == NULL) {
+			b->sessions = old;
+			return -1;
+		}
+		b->sessions_cap = ncap;
+		for (size_t i = 0; i < ocap; i++) {
+			if (old[i] != NULL) {
+				place(b, old[i]);
+			}
+		}
+		free(old);
+	}
+	place(b, broker_session_ref(s));
+	s->registered = true;
+	b->nsessions++;
+	return 0;
+}
+
+void
+broker__registry_remove(struct broker *b, struct broker_session *s)
+{
+	size_t i;
+
+	if (!s->registered) {
+		return;
+	}
+	i = slot_of(b, s->id, s->id_len);
+	while (b->sessions[i] != s) {
+		i = (i + 1) & (b->sessions_cap - 1);
+	}
+	b->sessions[i] = NULL;
+	b->nsessions--;
+	s->registered = false;
+	/* Re-place the probe run after the hole. */
+	for (i = (i + 1) & (b->sessions_cap - 1); b->sessions[i] != NULL;
+	    i = (i + 1) & (b->sessions_cap - 1)) {
+		struct broker_session *m = b->sessions[i];
+		b->sessions[i] = NULL;
+		place(b, m);
+	}
+	broker_session_unref(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending                                                              */
+
+/* Encodes one PUBLISH of m to c: topic, packet id, the per-delivery
+ * properties (remaining Message Expiry, Subscription Identifier) and the
+ * message's shared property block.  Returns 0, or -1 if it was dropped
+ * (too large for the client, or out of memory). */
+static int
+send_publish(struct broker_loop *l, struct broker_conn *c,
+    const struct broker_msg *m, uint8_t qos, uint16_t pid, bool dup,
+    bool retain, uint32_t sub_id)
+{
+	struct proto_packet pkt;
+	uint64_t now_ms = uv_now(&l->loop);
+	size_t need, len;
+	uint8_t *p;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.type = PROTO_PUBLISH;
+	pkt.version = c->version;
+	pkt.publish.qos = qos;
+	pkt.publish.dup = dup;
+	pkt.publish.retain = retain;
+	pkt.publish.packet_id = pid;
+	pkt.publish.topic.ptr = m->topic;
+	pkt.publish.topic.len = m->topic_len;
+	pkt.publish.payload.ptr = m->payload;
+	pkt.publish.payload.len = m->payload_len;
+	if (c->version == PROTO_V5) {
+		struct proto_props *pr = &pkt.publish.props;
+		if (m->has_expiry) {
+			/* Forwarded with the time it has left [MQTT-3.3.2-6]. */
+			pr->present |= PROTO_PROP_BIT(PROTO_PROP_MESSAGE_EXPIRY);
+			pr->message_expiry = m->expiry_at > now_ms
+			    ? (uint32_t)((m->expiry_at - now_ms + 999) / 1000)
+			    : 0;
+		}
+		if (sub_id != 0) {
+			pr->present |= PROTO_PROP_BIT(PROTO_PROP_SUB_ID);
+			pr->sub_id = sub_id;
+		}
+		pr->extra.ptr = m->props;
+		pr->extra.len = m->props_len;
+	}
+	need = proto_encode_size(&pkt);
+	if (need == 0) {
+		return -1;
+	}
+	if (c->s != NULL && c->s->max_packet != 0 && need > c->s->max_packet) {
+		/* Too large for this client [MQTT-3.1.2-24]: dropped for it
+		 * alone, and counted. */
+		c->s->dropped++;
+		atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+		return -1;
+	}
+	if ((p = broker__conn_reserve(c, need)) == NULL ||
+	    proto_encode(&pkt, p, need, &len) != 0) {
+		return -1;
+	}
+	broker__conn_commit(c, len);
+	atomic_fetch_add_explicit(&l->msgs_out, 1, memory_order_relaxed);
+	return 0;
+}
+
+static bool
+expired(struct broker_loop *l, const struct broker_msg *m)
+{
+	return m->has_expiry && uv_now(&l->loop) >= m->expiry_at;
+}
+
+static uint32_t
+window(const struct broker_loop *l, const struct broker_session *s)
+{
+	uint32_t w = s->recv_max;
+	uint32_t cfg = l->b->cfg->max_inflight_messages;
+
+	if (cfg != 0 && cfg < w) {
+		w = cfg;
+	}
+	return w;
+}
+
+static uint16_t
+next_pid(struct broker_session *s)
+{
+	/* Skip identifiers still in flight: with a window below 65535 the
+	 * search always ends. */
+	for (;;) {
+		bool used = false;
+		if (++s->next_pid == 0) {
+			s->next_pid = 1;
+		}
+		for (struct broker_delivery *d = s->out_head; d != NULL;
+		    d = d->next) {
+			if (d->state == DLV_QUEUED) {
+				break;
+			}
+			if (d->pid == s->next_pid) {
+				used = true;
+				break;
+			}
+		}
+		if (!used) {
+			return s->next_pid;
+		}
+	}
+}
+
+/* Starts sending the first queued delivery d. */
+static void
+start_delivery(struct broker_loop *l, struct broker_session *s,
+    struct broker_delivery *d)
+{
+	d->pid = next_pid(s);
+	d->state = d->qos == 1 ? DLV_WAIT_ACK : DLV_WAIT_REC;
+	s->queued--;
+	s->queued_bytes -= d->m->payload_len;
+	s->inflight++;
+	if (send_publish(l, s->conn, d->m, d->qos, d->pid, false, d->retain,
+		d->sub_id) != 0) {
+		/* Dropped (too large): complete it at once. */
+		broker__session_complete(l, s, d->pid, 0);
+	}
+}
+
+void
+broker__session_pump(struct broker_loop *l, struct broker_session *s)
+{
+	struct broker_delivery *d;
+
+	if (s->conn == NULL || s->conn->state != CONN_ACTIVE) {
+		return;
+	}
+	for (d = s->out_head; d != NULL && d->state != DLV_QUEUED; d = d->next) {
+	}
+	while (d != NULL && s->inflight < window(l, s) &&
+	    broker__conn_backlog(s->conn) < OUT_HIGH_WATER) {
+		struct broker_delivery *next = d->next;
+		if (expired(l, d->m)) {
+			/* Expired while queued [MQTT-3.3.2-5]. */
+			broker__session_unlink(s, d);
+			s->queued--;
+			s->queued_bytes -= d->m->payload_len;
+			broker_msg_unref(d->m);
+			free(d);
+		} else if (d->qos == 0) {
+			/* QoS 0 queued while offline. */
+			send_publish(l, s->conn, d->m, 0, 0, false, d->retain,
+			    d->sub_id);
+			broker__session_unlink(s, d);
+			s->queued--;
+			s->queued_bytes -= d->m->payload_len;
+			broker_msg_unref(d->m);
+			free(d);
+		} else {
+			start_delivery(l, s, d);
+		}
+		d = next;
+	}
+	hint(s);
+}
+
+void
+broker__session_unlink(struct broker_session *s, struct broker_delivery *d)
+{
+	struct broker_delivery **pp = &s->out_head, *prev = NULL;
+
+	while (*pp != d) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	*pp = d->next;
+	if (s->out_tail == d) {
+		s->out_tail = prev;
+	}
+	d->next = NULL;
+}
+
+void
+broker__session_complete(struct broker_loop *l, struct broker_session *s,
+    uint16_t pid, uint8_t ack)
+{
+	struct broker_delivery *d;
+
+	for (d = s->out_head; d != NULL && d->state != DLV_QUEUED; d = d->next) {
+		if (d->pid != pid) {
+			continue;
+		}
+		if (ack == PROTO_PUBREC && d->state == DLV_WAIT_REC) {
+			struct proto_packet r;
+			memset(&r, 0, sizeof(r));
+			r.type = PROTO_PUBREL;
+			r.version = s->conn ? s->conn->version : s->version;
+			r.ack.packet_id = pid;
+			d->state = DLV_WAIT_COMP;
+			/* The message itself is no longer needed. */
+			if (s->conn != NULL) {
+				broker__conn_send(s->conn, &r);
+			}
+			return;
+		}
+		/* ack 0: the flow ends early (a refusing PUBREC, or a
+		 * message we could not send). */
+		if (ack == 0 || (ack == PROTO_PUBACK && d->state == DLV_WAIT_ACK) ||
+		    (ack == PROTO_PUBCOMP && d->state == DLV_WAIT_COMP)) {
+			broker__session_unlink(s, d);
+			s->inflight--;
+			broker_msg_unref(d->m);
+			free(d);
+			broker__session_pump(l, s);
+		}
+		return;
+	}
+}
+
+static void
+enqueue(struct broker_loop *l, struct broker_session *s,
+    struct broker_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+{
+	const struct broker_config *cfg = l->b->cfg;
+	struct broker_delivery *d;
+
+	if ((cfg->max_queued_messages != 0 &&
+		s->queued >= cfg->max_queued_messages) ||
+	    (cfg->max_queued_bytes != 0 &&
+		s->queued_bytes + m->payload_len > cfg->max_queued_bytes)) {
+		s->dropped++;
+		atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
+		return;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		s->dropped++;
+		return;
+	}
+	d->m = broker_msg_ref(m);
+	d->qos = qos;
+	d->retain = retain;
+	d->sub_id = sub_id;
+	d->state = DLV_QUEUED;
+	if (s->out_tail != NULL) {
+		s->out_tail->next = d;
+	} else {
+		s->out_head = d;
+	}
+	s->out_tail = d;
+	s->queued++;
+	s->queued_bytes += m->payload_len;
+	hint(s);
+}
+
+void
+broker__session_deliver(struct broker_loop *l, struct broker_session *s,
+    struct broker_msg *m, const struct broker_subopts *o, bool retained)
+{
+	const struct broker_config *cfg = l->b->cfg;
+	int owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+	uint8_t qos;
+	bool retain;
+
+	if (owner != l->idx) {
+		struct broker_inbox_item *it = calloc(1, sizeof(*it));
+		if (it == NULL) {
+			return;
+		}
+		it->kind = INBOX_DELIVER;
+		it->s = broker_session_ref(s);
+		it->m = broker_msg_ref(m);
+		it->o = *o;
+		it->retained = retained;
+		broker__loop_post(&l->b->loops[owner], it);
+		return;
+	}
+	if (!s->registered && s->conn == NULL) {
+		return; /* ended while the message travelled */
+	}
+	if (expired(l, m)) {
+		return;
+	}
+	qos = cfg->upgrade_outgoing_qos ? o->qos
+	    : m->qos < o->qos           ? m->qos
+					: o->qos;
+	/* Retained on subscribe: flag set.  Live: only with Retain As
+	 * Published [MQTT-3.3.1-12, 3.3.1-13]. */
+	retain = retained || (o->retain_as_published && m->retain);
+	if (s->conn != NULL && s->conn->state == CONN_ACTIVE) {
+		if (qos == 0) {
+			if (broker__conn_backlog(s->conn) >= OUT_HIGH_WATER) {
+				s->dropped++;
+				atomic_fetch_add_explicit(&l->dropped, 1,
+				    memory_order_relaxed);
+				return;
+			}
+			send_publish(l, s->conn, m, 0, 0, false, retain,
+			    o->sub_id);
+			return;
+		}
+		enqueue(l, s, m, qos, retain, o->sub_id);
+		broker__session_pump(l, s);
+		return;
+	}
+	/* Offline (a persistent session): QoS 1/2, and QoS 0 if asked. */
+	if (qos > 0 || cfg->queue_qos0_messages) {
+		enqueue(l, s, m, qos, retain, o->sub_id);
+	}
+}
+
+void
+broker__session_resume(struct broker_loop *l, struct broker_session *s)
+{
+	/* Unacknowledged messages go again, with DUP, in order
+	 * [MQTT-4.4.0-1]; PUBREL for those past PUBREC. */
+	for (struct broker_delivery *d = s->out_head;
+	    d != NULL && d->state != DLV_QUEUED; d = d->next) {
+		if (d->state == DLV_WAIT_COMP) {
+			struct proto_packet r;
+			memset(&r, 0, sizeof(r));
+			r.type = PROTO_PUBREL;
+			r.version = s->conn->version;
+			r.ack.packet_id = d->pid;
+			broker__conn_send(s->conn, &r);
+		} else {
+			send_publish(l, s->conn, d->m, d->qos, d->pid, true,
+			    d->retain, d->sub_id);
+		}
+	}
+	broker__session_pump(l, s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Subscriptions and teardown                                           */
+
+void
+broker__session_clear(struct broker_loop *l, struct broker_session *s)
+{
+	struct broker_trie *t = l->b->trie;
+
+	for (struct broker_sub *sub = s->subs, *n; sub != NULL; sub = n) {
+		struct proto_str g, f;
+		n = sub->next;
+		if (proto_share_parse(sub->filter, sub->flen, &g, &f) == 1) {
+			broker_trie_remove(t, f.ptr, f.len, g.ptr, g.len, s);
+		} else {
+			broker_trie_remove(t, sub->filter, sub->flen, NULL, 0,
+			    s);
+		}
+		free(sub->filter);
+		free(sub);
+	}
+	s->subs = NULL;
+	free_deliveries(s);
+	free(s->qos2_in);
+	s->qos2_in = NULL;
+	s->qos2_count = 0;
+}
+
+void
+broker__session_end(struct broker_loop *l, struct broker_session *s)
+{
+	struct broker *b = l->b;
+
+	broker_wheel_del(&s->expiry_timer);
+	if (s->will != NULL) {
+		/* A session that ends publishes its pending will
+		 * [MQTT-3.1.3-9]. */
+		broker__publish_will(l, s);
+	}
+	broker__session_clear(l, s);
+	pthread_mutex_lock(&b->sessions_mu);
+	broker__registry_remove(b, s);
+	pthread_mutex_unlock(&b->sessions_mu);
+}
+
+void
+broker__publish_will(struct broker_loop *l, struct broker_session *s)
+{
+	struct broker_msg *w = s->will;
+
+	broker_wheel_del(&s->will_timer);
+	if (w == NULL) {
+		return;
+	}
+	s->will = NULL;
+	if (w->retain && l->b->cfg->retain_available) {
+		broker_retain_put(l->b->retain, w);
+	}
+	broker__route(l, w, s);
+	broker_msg_unref(w);
+}
+
+void
+broker__session_offline(struct broker_loop *l, struct broker_session *s)
+{
+	s->offline_since = broker__now_t(l);
+	if (s->expiry == 0) {
+		broker__session_end(l, s);
+	} else if (s->expiry != UINT32_MAX) {
+		broker_wheel_set(&l->wheel, &s->expiry_timer,
+		    s->offline_since +
+			(uint64_t)s->expiry * BROKER_TICKS_PER_S + 1);
+	}
+}
+
+void
+broker__session_detach(struct broker_loop *l, struct broker_conn *c)
+{
+	struct broker_session *s = c->s;
+
+	c->s = NULL;
+	s->conn = NULL;
+	s->offline_since = broker__now_t(l);
+	atomic_fetch_sub_explicit(&l->clients, 1, memory_order_relaxed);
+	if (c->will_suppressed) {
+		broker_msg_unref(s->will);
+		s->will = NULL;
+	}
+	/* The will goes now, or after its delay unless the session resumes
+	 * first; never later than the session's end [MQTT-3.1.3-9]. */
+	if (s->will != NULL) {
+		uint32_t delay = s->will_delay;
+		if (s->expiry < delay) {
+			delay = s->expiry;
+		}
+		if (delay == 0) {
+			broker__publish_will(l, s);
+		} else if (!c->takeover) {
+			broker_wheel_set(&l->wheel, &s->will_timer,
+			    s->offline_since +
+				(uint64_t)delay * BROKER_TICKS_PER_S + 1);
+		}
+		/* Taken over with a delay: the session resumes at once,
+		 * which cancels a delayed will [MQTT-3.1.3-9]. */
+	}
+	/* A session taken over lives on elsewhere; otherwise it ends now or
+	 * when its expiry interval has passed. */
+	if (!c->takeover) {
+		broker__session_offline(l, s);
+	}
+	broker_session_unref(s); /* the connection's reference */
+}

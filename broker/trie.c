@@ -1,0 +1,476 @@
+/*
+ * trie.c - the sharded subscription trie.
+ *
+ * Design notes.  Filters are split at '/' into levels; each trie node is
+ * one level and keeps its children in an open-addressing hash table, so a
+ * lookup costs the same with ten or a million siblings.  The trie is cut
+ * into BROKER_TRIE_SHARDS shards by a hash of the filter's first level,
+ * plus one shard for filters whose first level is '+' or '#'.  A topic
+ * can match only filters of the shard of its own first level and of the
+ * wildcard shard, so a match takes two read locks, and publishes from all
+ * loops run concurrently; subscribe and unsubscribe take one write lock.
+ *
+ * Each node holds its plain subscriptions (one per session) and its
+ * shared-subscription groups ($share/name/filter), whose members are
+ * served round robin by an atomic cursor.  Every subscription holds a
+ * session reference; every target a match returns holds one more.
+ *
+ * Invariants: a node with no subscriptions, groups or children is freed
+ * (pruned upward); `count` is the number of subscriptions in the trie.
+ */
+/* pthread_rwlockattr_setkind_np */
+#define _GNU_SOURCE
+#include "broker/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BROKER_TRIE_SHARDS 64
+
+struct subentry {
+	struct subentry *next;
+	struct broker_session *s;
+	struct broker_subopts o;
+};
+
+struct group {
+	struct group *next;
+	uint8_t *name;
+	size_t nlen;
+	struct subentry *members;
+	uint32_t n;
+	_Atomic uint32_t rr;
+};
+
+struct node {
+	struct broker__lnode ln; /* first: the level table's view */
+	struct subentry *subs;
+	struct group *groups;
+};
+
+struct shard {
+	pthread_rwlock_t lock;
+	struct node root;
+};
+
+struct broker_trie {
+	struct shard shards[BROKER_TRIE_SHARDS + 1];
+	_Atomic size_t count;
+};
+
+#define LNODE(n) (&(n)->ln)
+#define NODE(l) ((struct node *)(l))
+
+/* Frees n and its now-empty ancestors (not the shard root). */
+static void
+prune(struct node *n)
+{
+	while (n->ln.parent != NULL && n->subs == NULL && n->groups == NULL &&
+	    n->ln.nkids == 0) {
+		struct node *p = NODE(n->ln.parent);
+		broker__lnode_free(LNODE(n));
+		n = p;
+	}
+}
+
+static struct node *
+kid(const struct node *n, const uint8_t *lv, size_t len)
+{
+	return NODE(broker__lnode_find(&n->ln, lv, len));
+}
+
+/* The shard comes from the hash's top bits: the level tables inside a
+ * shard index by its low bits, which would otherwise be alike for every
+ * first level of one shard and crowd a few slots. */
+static uint32_t
+shard_index(uint32_t h)
+{
+	return (h >> 26) % BROKER_TRIE_SHARDS;
+}
+
+static struct shard *
+shard_of_filter(struct broker_trie *t, const uint8_t *f, size_t flen)
+{
+	const uint8_t *e = broker__level_end(f, f + flen);
+	size_t n = (size_t)(e - f);
+
+	if (n == 1 && (f[0] == '+' || f[0] == '#')) {
+		return &t->shards[BROKER_TRIE_SHARDS];
+	}
+	return &t->shards[shard_index(broker__level_hash(f, n))];
+}
+
+struct broker_trie *
+broker_trie_new(void)
+{
+	struct broker_trie *t = calloc(1, sizeof(*t));
+
+	if (t == NULL) {
+		return NULL;
+	}
+	/* Publishes only read; prefer writers so that a steady stream of
+	 * matches never starves SUBSCRIBE and UNSUBSCRIBE. */
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	for (int i = 0; i <= BROKER_TRIE_SHARDS; i++) {
+		pthread_rwlock_init(&t->shards[i].lock, &attr);
+	}
+	pthread_rwlockattr_destroy(&attr);
+	return t;
+}
+
+/* Drops what one node holds: subscriptions and groups (session
+ * references). */
+static void
+release_node(struct broker__lnode *ln)
+{
+	struct node *n = NODE(ln);
+
+	for (struct subentry *e = n->subs, *nx; e != NULL; e = nx) {
+		nx = e->next;
+		broker_session_unref(e->s);
+		free(e);
+	}
+	for (struct group *g = n->groups, *gn; g != NULL; g = gn) {
+		gn = g->next;
+		for (struct subentry *e = g->members, *nx; e != NULL; e = nx) {
+			nx = e->next;
+			broker_session_unref(e->s);
+			free(e);
+		}
+		free(g->name);
+		free(g);
+	}
+	n->subs = NULL;
+	n->groups = NULL;
+}
+
+void
+broker_trie_free(struct broker_trie *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	for (int i = 0; i <= BROKER_TRIE_SHARDS; i++) {
+		broker__lnode_free_below(LNODE(&t->shards[i].root),
+		    release_node);
+		release_node(LNODE(&t->shards[i].root));
+		pthread_rwlock_destroy(&t->shards[i].lock);
+	}
+	free(t);
+}
+
+/* Finds the node of filter in shard root, creating it if `create`. */
+static struct node *
+walk(struct node *root, const uint8_t *f, size_t flen, bool create)
+{
+	const uint8_t *p = f, *end = f + flen;
+	struct node *n = root;
+
+	for (;;) {
+		const uint8_t *e = broker__level_end(p, end);
+		size_t len = (size_t)(e - p);
+
+		n = create ? NODE(broker__lnode_child(LNODE(n), p, len,
+				 sizeof(struct node)))
+			   : kid(n, p, len);
+		if (n == NULL || e == end) {
+			return n;
+		}
+		p = e + 1;
+	}
+}
+
+static struct group *
+group_find(struct node *n, const uint8_t *g, size_t glen)
+{
+	for (struct group *gr = n->groups; gr != NULL; gr = gr->next) {
+		if (gr->nlen == glen && memcmp(gr->name, g, glen) == 0) {
+			return gr;
+		}
+	}
+	return NULL;
+}
+
+int
+broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
+    const uint8_t *group, size_t glen, struct broker_session *s,
+    const struct broker_subopts *o)
+{
+	struct shard *sh = shard_of_filter(t, filter, flen);
+	struct subentry **list, *e;
+	struct group *g = NULL;
+	struct node *n;
+	int rc = -1;
+
+	pthread_rwlock_wrlock(&sh->lock);
+	n = walk(&sh->root, filter, flen, true);
+	if (n == NULL) {
+		goto out;
+	}
+	if (group != NULL) {
+		g = group_find(n, group, glen);
+		if (g == NULL) {
+			g = calloc(1, sizeof(*g));
+			if (g == NULL || (g->name = malloc(glen + 1)) == NULL) {
+				free(g);
+				prune(n);
+				goto out;
+			}
+			memcpy(g->name, group, glen);
+			g->nlen = glen;
+			g->next = n->groups;
+			n->groups = g;
+		}
+		list = &g->members;
+	} else {
+		list = &n->subs;
+	}
+	for (e = *list; e != NULL; e = e->next) {
+		if (e->s == s) {
+			e->o = *o; /* a repeated SUBSCRIBE replaces */
+			rc = 1;
+			goto out;
+		}
+	}
+	e = malloc(sizeof(*e));
+	if (e == NULL) {
+		prune(n);
+		goto out;
+	}
+	e->s = broker_session_ref(s);
+	e->o = *o;
+	e->next = *list;
+	*list = e;
+	if (g != NULL) {
+		g->n++;
+	}
+	atomic_fetch_add_explicit(&t->count, 1, memory_order_relaxed);
+	rc = 0;
+out:
+	pthread_rwlock_unlock(&sh->lock);
+	return rc;
+}
+
+int
+broker_trie_remove(struct broker_trie *t, const uint8_t *filter, size_t flen,
+    const uint8_t *group, size_t glen, struct broker_session *s)
+{
+	struct shard *sh = shard_of_filter(t, filter, flen);
+	struct subentry **pp;
+	struct group *g = NULL;
+	struct node *n;
+	int rc = -1;
+
+	pthread_rwlock_wrlock(&sh->lock);
+	n = walk(&sh->root, filter, flen, false);
+	if (n == NULL) {
+		goto out;
+	}
+	if (group != NULL) {
+		if ((g = group_find(n, group, glen)) == NULL) {
+			goto out;
+		}
+		pp = &g->members;
+	} else {
+		pp = &n->subs;
+	}
+	for (; *pp != NULL; pp = &(*pp)->next) {
+		struct subentry *e = *pp;
+		if (e->s != s) {
+			continue;
+		}
+		*pp = e->next;
+		broker_session_unref(e->s);
+		free(e);
+		atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+		rc = 0;
+		break;
+	}
+	if (g != NULL && rc == 0 && --g->n == 0) {
+		struct group **gp = &n->groups;
+		while (*gp != g) {
+			gp = &(*gp)->next;
+		}
+		*gp = g->next;
+		free(g->name);
+		free(g);
+	}
+	prune(n);
+out:
+	pthread_rwlock_unlock(&sh->lock);
+	return rc;
+}
+
+static int
+push(struct broker_targets *out, struct broker_session *s,
+    const struct broker_subopts *o)
+{
+	if (out->n == out->cap) {
+		size_t ncap = out->cap ? out->cap * 2 : 16;
+		struct broker_target *nv = realloc(out->v, ncap * sizeof(*nv));
+		if (nv == NULL) {
+			return -1;
+		}
+		out->v = nv;
+		out->cap = ncap;
+	}
+	out->v[out->n].s = broker_session_ref(s);
+	out->v[out->n].o = *o;
+	out->n++;
+	return 0;
+}
+
+/* Every subscription of node n: plain ones, and one member per group. */
+static int
+collect(const struct node *n, struct broker_targets *out)
+{
+	for (const struct subentry *e = n->subs; e != NULL; e = e->next) {
+		if (push(out, e->s, &e->o) != 0) {
+			return -1;
+		}
+	}
+	for (struct group *g = n->groups; g != NULL; g = g->next) {
+		if (g->n == 0) {
+			continue; /* left empty by a failed add */
+		}
+		uint32_t k = atomic_fetch_add_explicit(&g->rr, 1,
+		    memory_order_relaxed) % g->n;
+		const struct subentry *e = g->members;
+		while (k-- > 0) {
+			e = e->next;
+		}
+		if (push(out, e->s, &e->o) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* An explicit stack of (node, position) for the match walk: topics may
+ * have tens of thousands of levels, too deep to recurse on a loop
+ * thread's stack. */
+struct frame {
+	const struct node *n;
+	const uint8_t *p;
+	bool first;
+};
+
+struct fstack {
+	struct frame *v;
+	size_t n, cap;
+	struct frame inline_v[32];
+};
+
+static int
+fpush(struct fstack *st, const struct node *n, const uint8_t *p, bool first)
+{
+	if (st->n == st->cap) {
+		size_t ncap = st->cap * 2;
+		struct frame *nv = malloc(ncap * sizeof(*nv));
+		if (nv == NULL) {
+			return -1;
+		}
+		memcpy(nv, st->v, st->n * sizeof(*nv));
+		if (st->v != st->inline_v) {
+			free(st->v);
+		}
+		st->v = nv;
+		st->cap = ncap;
+	}
+	st->v[st->n++] = (struct frame) { n, p, first };
+	return 0;
+}
+
+/* The subscriptions of k when the topic ends at k's level: k's own and
+ * those of its '#' child ("a/#" matches "a"). */
+static int
+collect_end(const struct node *k, struct broker_targets *out)
+{
+	static const uint8_t hash = '#';
+	const struct node *h = kid(k, &hash, 1);
+
+	if (collect(k, out) != 0) {
+		return -1;
+	}
+	return h != NULL ? collect(h, out) : 0;
+}
+
+/* Matches topic p..end below root.  At the first level, wildcards do not
+ * match '$' topics [MQTT-4.7.2-1]. */
+static int
+match(const struct node *root, const uint8_t *topic, const uint8_t *end,
+    struct broker_targets *out)
+{
+	static const uint8_t plus = '+', hash = '#';
+	struct fstack st = { .n = 0, .cap = 32 };
+	int rc = 0;
+
+	st.v = st.inline_v;
+	fpush(&st, root, topic, true);
+	while (rc == 0 && st.n > 0) {
+		struct frame f = st.v[--st.n];
+		bool dollar = f.first && f.p < end && *f.p == '$';
+		const struct node *k;
+
+		/* '#' here matches this level and everything below. */
+		if (!dollar && (k = kid(f.n, &hash, 1)) != NULL &&
+		    collect(k, out) != 0) {
+			rc = -1;
+			break;
+		}
+		const uint8_t *e = broker__level_end(f.p, end);
+		bool last = e == end;
+		const struct node *next[2] = {
+			kid(f.n, f.p, (size_t)(e - f.p)),
+			dollar ? NULL : kid(f.n, &plus, 1),
+		};
+		for (int i = 0; i < 2 && rc == 0; i++) {
+			if (next[i] == NULL) {
+				continue;
+			}
+			rc = last ? collect_end(next[i], out)
+				  : fpush(&st, next[i], e + 1, false);
+		}
+	}
+	if (st.v != st.inline_v) {
+		free(st.v);
+	}
+	return rc;
+}
+
+int
+broker_trie_match(struct broker_trie *t, const uint8_t *topic, size_t tlen,
+    struct broker_targets *out)
+{
+	const uint8_t *e = broker__level_end(topic, topic + tlen);
+	struct shard *sh[2] = {
+		&t->shards[shard_index(
+		    broker__level_hash(topic, (size_t)(e - topic)))],
+		&t->shards[BROKER_TRIE_SHARDS],
+	};
+	int rc = 0;
+
+	for (int i = 0; i < 2 && rc == 0; i++) {
+		pthread_rwlock_rdlock(&sh[i]->lock);
+		rc = match(&sh[i]->root, topic, topic + tlen, out);
+		pthread_rwlock_unlock(&sh[i]->lock);
+	}
+	return rc;
+}
+
+size_t
+broker_trie_count(struct broker_trie *t)
+{
+	return atomic_load_explicit(&t->count, memory_order_relaxed);
+}
+
+void
+broker_targets_fini(struct broker_targets *ts)
+{
+	free(ts->v);
+	ts->v = NULL;
+	ts->n = ts->cap = 0;
+}
