@@ -220,6 +220,10 @@ broker__wheel_fire(struct broker_wheel_entry *e, void *arg)
 		struct broker_conn *c = CONTAINER(e, struct broker_conn, ka);
 		uint64_t limit;
 
+		if (c->state == CONN_CLOSING) {
+			broker__conn_linger_expired(c);
+			return;
+		}
 		if (c->state == CONN_NEW) {
 			broker__conn_close(c, -1, "no CONNECT in time");
 			return;
@@ -278,6 +282,11 @@ broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it)
 			return;
 		}
 		if (s->conn != NULL) {
+			/* A session that was to end with its connection
+			 * starts afresh for the new one [MQTT-3.1.2-4]. */
+			if (s->expiry == 0) {
+				it->clean = true;
+			}
 			s->conn->takeover = true;
 			broker__conn_close(s->conn,
 			    PROTO_RC_SESSION_TAKEN_OVER, "session taken over");

@@ -293,16 +293,21 @@ broker__handle_connect(struct broker_conn *c, const struct proto_packet *p)
 	}
 	int owner = atomic_load(&s->owner);
 	if (owner == l->idx) {
+		/* A session that was to end with its connection (expiry 0)
+		 * does not outlive a takeover: the new client starts afresh
+		 * [MQTT-3.1.2-4]. */
+		bool ended = s->expiry == 0;
+
 		pthread_mutex_unlock(&b->sessions_mu);
 		if (s->conn != NULL) {
 			s->conn->takeover = true;
 			broker__conn_close(s->conn,
 			    PROTO_RC_SESSION_TAKEN_OVER, "session taken over");
 		}
-		if (k->clean_start) {
+		if (k->clean_start || ended) {
 			broker__session_clear(l, s);
 		}
-		attach(c, s, !k->clean_start, k, will, will_delay,
+		attach(c, s, !k->clean_start && !ended, k, will, will_delay,
 		    has_assigned ? assigned : NULL, server_ka);
 		return;
 	}

@@ -331,6 +331,7 @@ struct broker_conn {
 	bool adopt_pending;    /* a session is on its way to this conn */
 	bool dead;             /* closed while adopt_pending or throttled */
 	bool throttled;        /* reading paused by back-pressure */
+	bool linger;           /* closing once queued bytes are written */
 	struct broker_conn *next_throttled;
 	bool will_suppressed;  /* normal DISCONNECT received */
 	bool takeover;         /* closed because the session moved */
@@ -392,6 +393,8 @@ struct broker_loop {
 	struct broker_wheel wheel;
 	uint64_t now_t;   /* loop clock in BROKER_TICKS_PER_S ticks */
 	bool stopping;
+	bool inbox_closed;          /* under inbox_mu: wake is closed */
+	uint64_t stop_deadline;     /* ticks: lingering writes end here */
 	struct broker_targets targets; /* scratch for routing */
 	uint8_t rbuf[65536];
 	bool rbuf_busy;
@@ -442,6 +445,8 @@ void broker__conn_commit(struct broker_conn *c, size_t n);
 /* libuv callbacks of a connection, to restart reading. */
 void broker__conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 void broker__conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+/* A closing connection's last writes did not finish in time. */
+void broker__conn_linger_expired(struct broker_conn *c);
 /* Frees c once it is closed and no list or message still holds it. */
 void broker__conn_release(struct broker_conn *c);
 /* Pauses reading from c for about a millisecond (back-pressure). */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_S 10 /* a CONNECT must arrive within this */
+#define LINGER_S 5           /* a closing connection's last writes */
 #define TICK_MS (1000 / BROKER_TICKS_PER_S)
 #define OUT_HIGH_WATER (4u * 1024u * 1024u) /* per-connection backlog */
 
@@ -42,6 +43,14 @@ broker__loop_post(struct broker_loop *l, struct broker_inbox_item *it)
 {
 	it->next = NULL;
 	pthread_mutex_lock(&l->inbox_mu);
+	if (l->inbox_closed) {
+		/* The loop is shutting down: nobody will read this. */
+		pthread_mutex_unlock(&l->inbox_mu);
+		broker_msg_unref(it->m);
+		broker_session_unref(it->s);
+		free(it);
+		return;
+	}
 	if (l->inbox_tail != NULL) {
 		l->inbox_tail->next = it;
 	} else {
@@ -130,14 +139,17 @@ broker__conn_backlog(const struct broker_conn *c)
 	return c->olen + c->wlen;
 }
 
+static void finish_close(struct broker_conn *c);
+
+/* Hands the filled buffer to the kernel (one write per turn). */
 static void
-flush(struct broker_conn *c)
+start_write(struct broker_conn *c)
 {
 	uv_buf_t b;
 	uint8_t *t;
 	size_t tc;
 
-	if (c->writing || c->olen == 0 || c->state == CONN_CLOSING) {
+	if (c->writing || c->olen == 0) {
 		return;
 	}
 	t = c->wbuf;
@@ -151,8 +163,18 @@ flush(struct broker_conn *c)
 	b = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) == 0) {
 		c->writing = true;
+	} else if (c->linger) {
+		finish_close(c);
 	} else {
 		broker__conn_close(c, -1, "write failed");
+	}
+}
+
+static void
+flush(struct broker_conn *c)
+{
+	if (c->state != CONN_CLOSING) {
+		start_write(c);
 	}
 }
 
@@ -191,6 +213,16 @@ on_write(uv_write_t *req, int status)
 
 	c->writing = false;
 	c->wlen = 0;
+	if (c->linger) {
+		/* Closing: send what is left, then close. */
+		if (status == 0 && c->olen > 0) {
+			start_write(c);
+		}
+		if (!c->writing) {
+			finish_close(c);
+		}
+		return;
+	}
 	if (status < 0) {
 		broker__conn_close(c, -1, uv_strerror(status));
 		return;
@@ -311,7 +343,34 @@ broker__conn_close(struct broker_conn *c, int reason, const char *why)
 	}
 	c->state = CONN_CLOSING;
 	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (c->writing || c->olen > 0) {
+		/* Let the last packets (a DISCONNECT with its reason, a
+		 * CONNACK refusal) reach the client, within a deadline. */
+		c->linger = true;
+		start_write(c);
+		broker_wheel_set(&l->wheel, &c->ka,
+		    broker__now_t(l) + LINGER_S * BROKER_TICKS_PER_S + 1);
+		return;
+	}
 	uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void
+finish_close(struct broker_conn *c)
+{
+	c->linger = false;
+	broker_wheel_del(&c->ka);
+	if (!uv_is_closing((uv_handle_t *)&c->tcp)) {
+		uv_close((uv_handle_t *)&c->tcp, on_close);
+	}
+}
+
+void
+broker__conn_linger_expired(struct broker_conn *c)
+{
+	if (c->linger) {
+		finish_close(c);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -504,6 +563,19 @@ on_tick(uv_timer_t *t)
 
 	broker_wheel_advance(&l->wheel, broker__now_t(l), broker__wheel_fire,
 	    l);
+	if (l->stopping) {
+		/* Shutting down: once every connection is gone, or the
+		 * deadline for their last writes has passed, close what is
+		 * left so the loop can end. */
+		if (l->conns == NULL || l->now_t >= l->stop_deadline) {
+			for (struct broker_conn *c = l->conns; c != NULL;
+			    c = c->next) {
+				broker__conn_linger_expired(c);
+			}
+			uv_close((uv_handle_t *)&l->tick, NULL);
+		}
+		return;
+	}
 	if (l->idx == 0) {
 		broker__sys_tick(l);
 	}
@@ -593,11 +665,15 @@ broker__loop_stop_here(struct broker_loop *l)
 			    "server shutting down");
 		}
 	}
-	uv_close((uv_handle_t *)&l->tick, NULL);
+	/* The tick stays until the last writes are out (see on_tick). */
+	l->stop_deadline = broker__now_t(l) + 2 * BROKER_TICKS_PER_S;
 	uv_close((uv_handle_t *)&l->flush, NULL);
 	uv_timer_stop(&l->throttle_timer);
 	on_unthrottle(&l->throttle_timer); /* frees the dead, resumes none */
 	uv_close((uv_handle_t *)&l->throttle_timer, NULL);
+	pthread_mutex_lock(&l->inbox_mu);
+	l->inbox_closed = true;
+	pthread_mutex_unlock(&l->inbox_mu);
 	uv_close((uv_handle_t *)&l->wake, NULL);
 }
 

@@ -13,7 +13,6 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import BrokerTestCase, mqttraw, uniq  # noqa: E402
-from mqttraw import DISCONNECT  # noqa: E402
 
 
 class WillTest(BrokerTestCase):

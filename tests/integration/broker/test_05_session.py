@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import BrokerTestCase, mqttraw, uniq  # noqa: E402
-from mqttraw import DISCONNECT, PUBCOMP, PUBLISH, PUBREC, PUBREL  # noqa: E402
+from mqttraw import DISCONNECT, PUBCOMP, PUBREC, PUBREL  # noqa: E402
 
 SEI = mqttraw.SESSION_EXPIRY_INTERVAL
 

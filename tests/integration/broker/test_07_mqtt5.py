@@ -13,7 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import BrokerTestCase, mqttraw, uniq  # noqa: E402
-from mqttraw import DISCONNECT, PUBACK, PUBLISH, PUBREC, SUBACK  # noqa: E402
+from mqttraw import DISCONNECT, PUBACK, PUBREC, SUBACK  # noqa: E402
 
 SEI = mqttraw.SESSION_EXPIRY_INTERVAL
 MEI = mqttraw.MESSAGE_EXPIRY_INTERVAL

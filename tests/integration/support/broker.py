@@ -121,9 +121,12 @@ class Broker:
             rc = self.proc.poll()
             if rc is None:
                 self._kill()
+                self._log.close()
+                self.proc = None
                 raise BrokerError("broker did not accept on port %d within %.0f s; log:\n%s"
                                   % (self.port, self.START_TIMEOUT, self.log_text()[-4000:]))
             self._log.close()
+            self.proc = None
             log = self.log_text()
             if "in use" not in log.lower() or attempt == 4:
                 raise BrokerError("broker exited with status %d at start; log:\n%s"

@@ -511,9 +511,13 @@ class Packet:
         return "<%s %s>" % (self.name, fields)
 
 
-def parse_packet(raw, version):
-    """Parses one complete server-to-client packet (raw = fixed header +
-    body) sent on a connection of the given protocol version."""
+def parse_packet(raw, version, from_client=False):
+    """Parses one complete packet (raw = fixed header + body) sent on a
+    connection of the given protocol version: by default a server-to-client
+    packet (what a client may receive); with from_client, a
+    client-to-server one (CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and the
+    types both sides send), used by the helper's own tests.  A CONNECT
+    carries its own version, which overrides `version`."""
     first = raw[0]
     ptype, flags = first >> 4, first & 0x0F
     length, pos = decode_varint(raw, 1)
@@ -565,7 +569,22 @@ def parse_packet(raw, version):
         p.codes = list(r.rest())
         if ptype == SUBACK and not p.codes:
             raise MalformedError("SUBACK without return codes")
-    elif ptype == PINGRESP:
+    elif ptype == PINGRESP and not from_client:
+        pass
+    elif ptype == CONNECT and from_client:
+        _parse_connect(p, r)
+        v5 = p.version == 5
+    elif ptype in (SUBSCRIBE, UNSUBSCRIBE) and from_client:
+        p.pid = r.u16()
+        if v5:
+            p.props = _parse_props(r)
+        p.filters = []
+        while r.remaining():
+            flt = r.string("topic filter")
+            p.filters.append((flt, r.byte()) if ptype == SUBSCRIBE else flt)
+        if not p.filters:
+            raise MalformedError("%s without topic filters" % p.name)
+    elif ptype == PINGREQ and from_client:
         pass
     elif ptype == DISCONNECT:
         p.reason = 0
@@ -580,12 +599,43 @@ def parse_packet(raw, version):
             if r.remaining():
                 p.props = _parse_props(r)
     else:
-        raise MalformedError("server sent packet type %d" % ptype)
+        raise MalformedError("%s sent packet type %d"
+                             % ("client" if from_client else "server", ptype))
+    if ptype in (CONNACK, SUBACK, UNSUBACK, PINGRESP) and from_client:
+        raise MalformedError("client sent %s" % p.name)
     if r.remaining():
         raise MalformedError("%d trailing bytes in %s" % (r.remaining(), p.name))
     if ptype == DISCONNECT and not v5 and length:
         raise MalformedError("3.1.1 DISCONNECT with a body")
     return p
+
+
+def _parse_connect(p, r):
+    """CONNECT fields: protocol_name, version, clean, keepalive, props,
+    client_id, will (None or dict: topic, payload, qos, retain, props),
+    username, password."""
+    p.protocol_name = r.string("protocol name")
+    p.version = r.byte()
+    cflags = r.byte()
+    if cflags & 0x01:
+        raise MalformedError("CONNECT reserved flag set")
+    p.clean = bool(cflags & 0x02)
+    p.keepalive = r.u16()
+    p.props = _parse_props(r) if p.version == 5 else Props()
+    p.client_id = r.string("client identifier")
+    p.will = None
+    if cflags & 0x04:
+        will = {"qos": (cflags >> 3) & 3, "retain": bool(cflags & 0x20)}
+        if will["qos"] == 3:
+            raise MalformedError("will QoS 3")
+        will["props"] = _parse_props(r) if p.version == 5 else Props()
+        will["topic"] = r.string("will topic")
+        will["payload"] = r.binary()
+        p.will = will
+    elif cflags & 0x38:
+        raise MalformedError("will QoS or retain without will flag")
+    p.username = r.string("user name") if cflags & 0x80 else None
+    p.password = r.binary() if cflags & 0x40 else None
 
 
 def split_packet(buf):
