@@ -815,15 +815,24 @@ disconnect_all(struct bench_worker *w)
 	uv_close((uv_handle_t *)&w->wake, NULL);
 }
 
+static void enter_phase(struct bench_worker *w, int ph);
+
 static void
 on_wake(uv_async_t *a)
 {
 	struct bench_worker *w = a->data;
-	int ph = atomic_load_explicit(&w->run->phase, memory_order_acquire);
+	int target = atomic_load_explicit(&w->run->phase, memory_order_acquire);
 
-	if (ph == w->seen_phase) {
-		return;
+	/* Wake-ups merge: step through every phase we missed, so that a
+	 * publisher always stops (PHASE_STOP) before it disconnects. */
+	while (w->seen_phase < target) {
+		enter_phase(w, w->seen_phase + 1);
 	}
+}
+
+static void
+enter_phase(struct bench_worker *w, int ph)
+{
 	w->seen_phase = ph;
 	w->phase_start_ns = bench_now_ns();
 	w->connects_started = 0;
@@ -848,6 +857,8 @@ on_wake(uv_async_t *a)
 		break;
 	case PHASE_STOP:
 		uv_idle_stop(&w->spin);
+		atomic_fetch_add_explicit(&w->run->stopped, 1,
+		    memory_order_release);
 		break;
 	case PHASE_DISCONNECT:
 		disconnect_all(w);

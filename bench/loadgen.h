@@ -143,6 +143,7 @@ struct bench_worker {
 struct bench_run {
 	struct bench_opts *opts;
 	_Atomic int phase;
+	_Atomic int stopped; /* workers that have stopped publishing */
 	int nworkers;
 	struct bench_worker *workers;
 	uint32_t nsubs;  /* clients with ROLE_SUB */

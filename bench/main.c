@@ -849,6 +849,7 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	atomic_init(&run.phase, PHASE_IDLE);
+	atomic_init(&run.stopped, 0);
 	for (int i = 0; i < run.nworkers; i++) {
 		if (bench_worker_init(&run.workers[i], &run, i) != 0) {
 			fprintf(stderr, "starling-bench: cannot set up worker "
@@ -889,6 +890,15 @@ main(int argc, char **argv)
 							      : "publish",
 	    o.duration, limit_reached, t0);
 	set_phase(&run, PHASE_STOP);
+	/* Count what was sent only once every worker has stopped sending:
+	 * otherwise a message published after the sample could be cut off
+	 * by the disconnect and show up as lost. */
+	for (int waited = 0; atomic_load_explicit(&run.stopped,
+				 memory_order_acquire) < run.nworkers &&
+	    waited < 5000;
+	    waited += 10) {
+		nap_ms(10);
+	}
 	sample(&run, &at_stop);
 	r.go_secs = (double)(bench_now_ns() - go_start) / 1e9;
 	r.sent_go = at_stop.sent - at_go.sent;

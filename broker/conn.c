@@ -119,9 +119,14 @@ broker__conn_reject(struct broker_conn *c, int err)
 void
 broker__conn_feed(struct broker_conn *c, const uint8_t *p, size_t left)
 {
+	static const uint8_t none[1];
 	struct broker_loop *l = c->loop;
 
-	while (c->state != CONN_CLOSING && !c->paused) {
+	if (p == NULL) {
+		p = none; /* no arithmetic on NULL, even + 0 */
+	}
+
+	while (c->state != CONN_CLOSING && !c->paused && !c->throttled) {
 		struct proto_packet pkt;
 		size_t used;
 		int rc = proto_reader_feed(&c->rd, p, left, &used, &pkt);
@@ -144,7 +149,8 @@ broker__conn_feed(struct broker_conn *c, const uint8_t *p, size_t left)
 	}
 	/* A connection paused while its session moves here from another
 	 * loop keeps what the client pipelined after CONNECT, to replay it
-	 * once the session has arrived. */
+	 * once the session has arrived; a throttled one keeps the rest of
+	 * its read until the pressure eases. */
 	if (left > 0 && c->state != CONN_CLOSING &&
 	    broker__conn_stash(c, p, left) != 0) {
 		broker__conn_close(c, -1, "out of memory");
@@ -175,15 +181,8 @@ broker__conn_resume(struct broker_conn *c)
 	c->stash = NULL;
 	c->stash_len = 0;
 	c->paused = false;
-	if (left > 0) {
-		broker__conn_feed(c, p, left);
-	}
-	/* Release the reader's buffer of the last packet. */
-	if (c->state != CONN_CLOSING) {
-		size_t used;
-		struct proto_packet pkt;
-		proto_reader_feed(&c->rd, NULL, 0, &used, &pkt);
-	}
+	/* Feeding the stash may stash its own rest again (throttled). */
+	broker__conn_feed(c, p, left);
 	free(st);
 }
 
@@ -265,6 +264,8 @@ broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it)
 {
 	switch (it->kind) {
 	case INBOX_DELIVER:
+		atomic_fetch_sub_explicit(&it->s->in_transit, 1,
+		    memory_order_relaxed);
 		broker__session_deliver(l, it->s, it->m, &it->o, it->retained);
 		broker_msg_unref(it->m);
 		broker_session_unref(it->s);

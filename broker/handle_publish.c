@@ -15,8 +15,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Queue length of a target past which its publishers are slowed. */
+/* Queue length of a target past which its publishers are slowed: well
+ * before max_queued_messages would drop anything. */
 #define THROTTLE_QUEUE 1000u
+
+static uint32_t
+throttle_at(const struct broker_config *cfg)
+{
+	uint32_t q = cfg->max_queued_messages;
+
+	if (q == 0 || q / 2 >= THROTTLE_QUEUE) {
+		return THROTTLE_QUEUE;
+	}
+	return q / 2 > 16 ? q / 2 : 16;
+}
 
 static void
 send_ack(struct broker_conn *c, uint8_t type, uint16_t pid, uint8_t reason)
@@ -29,6 +41,18 @@ send_ack(struct broker_conn *c, uint8_t type, uint16_t pid, uint8_t reason)
 	r.ack.packet_id = pid;
 	r.ack.reason = c->version == PROTO_V5 ? reason : 0;
 	broker__conn_send(c, &r);
+}
+
+/* The larger of worst and s's backlog: what waits in its queue plus what
+ * is on its way there through an inbox.  Read from any loop. */
+static uint32_t
+max_backlog(uint32_t worst, struct broker_session *s)
+{
+	uint32_t q = atomic_load_explicit(&s->queued_hint,
+	    memory_order_relaxed) +
+	    atomic_load_explicit(&s->in_transit, memory_order_relaxed);
+
+	return q > worst ? q : worst;
 }
 
 static int
@@ -68,9 +92,7 @@ broker__route(struct broker_loop *l, struct broker_msg *m,
 				if (ts->v[k].o.no_local && ts->v[k].s == from) {
 					continue;
 				}
-				uint32_t q = atomic_load_explicit(
-				    &ts->v[k].s->queued_hint, memory_order_relaxed);
-				worst = q > worst ? q : worst;
+				worst = max_backlog(worst, ts->v[k].s);
 				broker__session_deliver(l, ts->v[k].s, m,
 				    &ts->v[k].o, false);
 			}
@@ -98,9 +120,7 @@ broker__route(struct broker_loop *l, struct broker_msg *m,
 			}
 		}
 		if (!skip) {
-			uint32_t q = atomic_load_explicit(&ts->v[i].s->queued_hint,
-			    memory_order_relaxed);
-			worst = q > worst ? q : worst;
+			worst = max_backlog(worst, ts->v[i].s);
 			broker__session_deliver(l, ts->v[i].s, m, &o, false);
 		}
 		for (size_t k = i; k < j; k++) {
@@ -269,7 +289,7 @@ broker__handle_publish(struct broker_conn *c, const struct proto_packet *pkt)
 	 * already far behind waits a moment before we read more from it, so
 	 * queues stay short and the subscriber's acknowledgements get their
 	 * turn.  QoS 0 is never slowed: it is dropped for slow subscribers. */
-	if (p->qos > 0 && worst > THROTTLE_QUEUE) {
+	if (p->qos > 0 && worst > throttle_at(cfg)) {
 		broker__conn_throttle(c);
 	}
 	if (p->qos == 1) {

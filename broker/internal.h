@@ -290,6 +290,7 @@ struct broker_session {
 	uint32_t queued;          /* deliveries in DLV_QUEUED */
 	_Atomic uint32_t queued_hint; /* copy of queued that other loops may
 					 read, for publisher back-pressure */
+	_Atomic uint32_t in_transit;  /* deliveries in an inbox towards it */
 	uint64_t queued_bytes;
 	uint16_t next_pid;
 	uint16_t recv_max;        /* the client's Receive Maximum */

@@ -252,8 +252,16 @@ on_unthrottle(uv_timer_t *t)
 		if (c->dead) {
 			broker__conn_release(c); /* closed meanwhile */
 		} else if (c->state == CONN_ACTIVE && !c->paused) {
-			uv_read_start((uv_stream_t *)&c->tcp,
-			    broker__conn_alloc, broker__conn_read);
+			/* The rest of the last read first; it may throttle the
+			 * connection again, and then reading waits. */
+			if (c->stash_len > 0) {
+				broker__conn_resume(c);
+			}
+			if (c->state == CONN_ACTIVE && !c->throttled &&
+			    !c->paused) {
+				uv_read_start((uv_stream_t *)&c->tcp,
+				    broker__conn_alloc, broker__conn_read);
+			}
 		}
 		c = next;
 	}

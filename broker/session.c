@@ -451,6 +451,8 @@ broker__session_deliver(struct broker_loop *l, struct broker_session *s,
 		it->m = broker_msg_ref(m);
 		it->o = *o;
 		it->retained = retained;
+		atomic_fetch_add_explicit(&s->in_transit, 1,
+		    memory_order_relaxed);
 		broker__loop_post(&l->b->loops[owner], it);
 		return;
 	}
