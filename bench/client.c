@@ -26,9 +26,15 @@
 
 #include "proto/proto.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* IP_BIND_ADDRESS_NO_PORT (Linux 4.2), from <linux/in.h>, which clashes
+ * with <netinet/in.h>. */
+#define BENCH_BIND_NO_PORT 24
 
 #define TOPIC_MAX 256
 #define ID_MAX 64
@@ -646,7 +652,12 @@ start_client(struct bench_client *cl)
 	const struct bench_opts *o = w->run->opts;
 	int rc;
 
-	uv_tcp_init(&w->loop, &cl->tcp);
+	const struct sockaddr *src = NULL;
+	if (o->n_ifaddr > 0) {
+		src = (const struct sockaddr *)&o->ifaddrs[cl->index %
+		    (uint32_t)o->n_ifaddr];
+	}
+	uv_tcp_init_ex(&w->loop, &cl->tcp, src ? src->sa_family : AF_UNSPEC);
 	cl->tcp.data = cl;
 	cl->creq.data = cl;
 	cl->state = CS_TCP;
@@ -660,10 +671,16 @@ start_client(struct bench_client *cl)
 	atomic_compare_exchange_strong(&w->c.first_conn_ns, &zero,
 	    bench_now_ns());
 	uv_tcp_nodelay(&cl->tcp, 1);
-	if (o->n_ifaddr > 0) {
-		const struct sockaddr *src =
-		    (const struct sockaddr *)&o->ifaddrs[cl->index % (uint32_t)
-							       o->n_ifaddr];
+	if (src != NULL) {
+		/* Let connect() pick the port for the whole 4-tuple: a bind()
+		 * to port 0 searches for a port free on every destination,
+		 * which costs more with every connection already open. */
+		uv_os_fd_t fd;
+		int one = 1;
+		if (uv_fileno((uv_handle_t *)&cl->tcp, &fd) == 0) {
+			setsockopt(fd, IPPROTO_IP, BENCH_BIND_NO_PORT, &one,
+			    sizeof(one));
+		}
 		if ((rc = uv_tcp_bind(&cl->tcp, src, 0)) != 0) {
 			fail(cl, FAIL_TCP);
 			close_client(cl);
