@@ -455,6 +455,10 @@ void broker__conn_throttle(struct broker_conn *c);
 /* Encodes pkt into c's out buffer.  0 or -1. */
 int broker__conn_send(struct broker_conn *c, const struct proto_packet *pkt);
 size_t broker__conn_backlog(const struct broker_conn *c);
+/* Bytes waiting for a client's socket past which QoS 0 messages to it
+ * are dropped and QoS 1/2 wait in its queue: a slow subscriber hurts
+ * only itself. */
+#define BROKER_OUT_HIGH_WATER (4u * 1024u * 1024u)
 /* Closes c: MQTT 5 clients get DISCONNECT `reason` first when it is
  * >= 0x80 and they got CONNACK; `why` is logged.  Idempotent. */
 void broker__conn_close(struct broker_conn *c, int reason, const char *why);

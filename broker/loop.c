@@ -26,7 +26,6 @@
 #define CONNECT_TIMEOUT_S 10 /* a CONNECT must arrive within this */
 #define LINGER_S 5           /* a closing connection's last writes */
 #define TICK_MS (1000 / BROKER_TICKS_PER_S)
-#define OUT_HIGH_WATER (4u * 1024u * 1024u) /* per-connection backlog */
 
 uint64_t
 broker__now_t(struct broker_loop *l)

@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT_HIGH_WATER (4u * 1024u * 1024u)
-
 /* ------------------------------------------------------------------ */
 /* References and registry                                              */
 
@@ -317,7 +315,7 @@ broker__session_pump(struct broker_loop *l, struct broker_session *s)
 	for (d = s->out_head; d != NULL && d->state != DLV_QUEUED; d = d->next) {
 	}
 	while (d != NULL && s->inflight < window(l, s) &&
-	    broker__conn_backlog(s->conn) < OUT_HIGH_WATER) {
+	    broker__conn_backlog(s->conn) < BROKER_OUT_HIGH_WATER) {
 		struct broker_delivery *next = d->next;
 		if (expired(l, d->m)) {
 			/* Expired while queued [MQTT-3.3.2-5]. */
@@ -470,7 +468,7 @@ broker__session_deliver(struct broker_loop *l, struct broker_session *s,
 	retain = retained || (o->retain_as_published && m->retain);
 	if (s->conn != NULL && s->conn->state == CONN_ACTIVE) {
 		if (qos == 0) {
-			if (broker__conn_backlog(s->conn) >= OUT_HIGH_WATER) {
+			if (broker__conn_backlog(s->conn) >= BROKER_OUT_HIGH_WATER) {
 				s->dropped++;
 				atomic_fetch_add_explicit(&l->dropped, 1,
 				    memory_order_relaxed);
