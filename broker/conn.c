@@ -196,6 +196,13 @@ broker__conn_free_aliases(struct broker_conn *c)
 	}
 	free(c->aliases);
 	free(c->alias_len);
+	if (c->oalias != NULL) {
+		for (uint32_t i = 0; i < 2 * BROKER_OUT_ALIASES; i++) {
+			free(c->oalias[i].topic);
+		}
+		free(c->oalias);
+		c->oalias = NULL;
+	}
 	free(c->stash);
 	c->aliases = NULL;
 	c->alias_len = NULL;

@@ -148,6 +148,12 @@ attach(struct broker_conn *c, struct broker_session *s, bool present,
 		pr->present |= PROTO_PROP_BIT(PROTO_PROP_TOPIC_ALIAS_MAX);
 		pr->topic_alias_max = TOPIC_ALIAS_MAX;
 		c->alias_max = TOPIC_ALIAS_MAX;
+		if (proto_props_has(&k->props, PROTO_PROP_TOPIC_ALIAS_MAX)) {
+			c->oalias_max =
+			    k->props.topic_alias_max < BROKER_OUT_ALIASES
+			    ? k->props.topic_alias_max
+			    : BROKER_OUT_ALIASES;
+		}
 	}
 	broker__conn_send(c, &r);
 	if (cfg->connection_messages) {

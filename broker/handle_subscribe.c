@@ -27,30 +27,38 @@ send_retained(void *arg, struct broker_msg *m)
 	broker_msg_unref(m);
 }
 
-/* Records sub in the session's list; returns true if it was new. */
-static int
+/* Records sub in the session's list (o->share is set here for a shared
+ * one); returns the record, NULL on ENOMEM. */
+static struct broker_sub *
 remember(struct broker_session *s, const struct proto_str *f,
-    const struct broker_subopts *o, bool *is_new)
+    struct broker_subopts *o, bool shared, bool *is_new)
 {
-	for (struct broker_sub *x = s->subs; x != NULL; x = x->next) {
+	struct broker_sub *x;
+
+	for (x = s->subs; x != NULL; x = x->next) {
 		if (x->flen == f->len && memcmp(x->filter, f->ptr, f->len) == 0) {
-			x->o = *o;
-			*is_new = false;
-			return 0;
+			break;
 		}
 	}
-	struct broker_sub *x = calloc(1, sizeof(*x));
-	if (x == NULL || (x->filter = malloc(f->len)) == NULL) {
-		free(x);
-		return -1;
+	*is_new = x == NULL;
+	if (x == NULL) {
+		x = calloc(1, sizeof(*x));
+		if (x == NULL || (x->filter = malloc(f->len)) == NULL) {
+			free(x);
+			return NULL;
+		}
+		memcpy(x->filter, f->ptr, f->len);
+		x->flen = (uint16_t)f->len;
+		if (++s->sub_seq == 0) {
+			s->sub_seq = 1;
+		}
+		x->seq = s->sub_seq;
+		x->next = s->subs;
+		s->subs = x;
 	}
-	memcpy(x->filter, f->ptr, f->len);
-	x->flen = (uint16_t)f->len;
+	o->share = shared ? x->seq : 0;
 	x->o = *o;
-	x->next = s->subs;
-	s->subs = x;
-	*is_new = true;
-	return 0;
+	return x;
 }
 
 static bool
@@ -60,6 +68,13 @@ forget(struct broker_session *s, const struct proto_str *f)
 		struct broker_sub *x = *pp;
 		if (x->flen == f->len && memcmp(x->filter, f->ptr, f->len) == 0) {
 			*pp = x->next;
+			/* What is in flight through it stays with s. */
+			for (struct broker_delivery *d = s->out_head; d != NULL;
+			    d = d->next) {
+				if (d->share == x) {
+					d->share = NULL;
+				}
+			}
 			free(x->filter);
 			free(x);
 			return true;
@@ -95,7 +110,7 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 	while (proto_sub_next(k, c->version, &pos, &e)) {
 		struct proto_str group = { NULL, 0 }, filter = e.filter;
 		struct broker_subopts o;
-		bool is_new = true;
+		bool is_new = true, ok;
 		int shared;
 		uint8_t code;
 
@@ -125,9 +140,16 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 		o.retain_as_published = e.retain_as_published;
 		o.retain_handling = e.retain_handling;
 		o.sub_id = sub_id;
-		if (broker_trie_add(l->b->trie, filter.ptr, filter.len,
-			shared == 1 ? group.ptr : NULL, group.len, s, &o) < 0 ||
-		    remember(s, &e.filter, &o, &is_new) != 0) {
+		ok = remember(s, &e.filter, &o, shared == 1, &is_new) != NULL;
+		if (ok && broker_trie_add(l->b->trie, filter.ptr, filter.len,
+			      shared == 1 ? group.ptr : NULL, group.len, s,
+			      &o) < 0) {
+			if (is_new) {
+				forget(s, &e.filter);
+			}
+			ok = false;
+		}
+		if (!ok) {
 			codes[n++] = c->version == PROTO_V5
 			    ? PROTO_RC_UNSPECIFIED
 			    : 0x80;

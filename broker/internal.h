@@ -148,6 +148,10 @@ struct broker_subopts {
 	bool retain_as_published;
 	uint8_t retain_handling;
 	uint32_t sub_id; /* 0: none */
+	uint32_t share;  /* a shared subscription: its broker_sub's seq in
+			    the session (0: not shared), so that what is
+			    in flight through it can go to another member
+			    when the session ends */
 };
 
 /* A match: one target of a PUBLISH.  The session reference is the
@@ -184,6 +188,11 @@ int broker_trie_remove(struct broker_trie *t, const uint8_t *filter,
  * with a session reference.  Any thread.  Returns 0 or -1 ENOMEM. */
 int broker_trie_match(struct broker_trie *t, const uint8_t *topic,
     size_t tlen, struct broker_targets *out);
+
+/* One member of shared group `group` on filter, round robin, with a
+ * session reference, into *out.  0, or -1 if the group has no member. */
+int broker_trie_pick(struct broker_trie *t, const uint8_t *filter,
+    size_t flen, const uint8_t *group, size_t glen, struct broker_target *out);
 
 /* Number of subscriptions (for $SYS). */
 size_t broker_trie_count(struct broker_trie *t);
@@ -255,6 +264,8 @@ struct broker_delivery {
 	uint8_t state; /* DLV_QUEUED, DLV_WAIT_ACK, DLV_WAIT_REC, DLV_WAIT_COMP */
 	bool retain;
 	uint32_t sub_id;
+	struct broker_sub *share; /* came through this shared subscription
+				     of the session (NULL: not shared) */
 };
 
 enum {
@@ -268,6 +279,7 @@ struct broker_sub {
 	struct broker_sub *next;
 	uint8_t *filter; /* full filter, including $share/g/ */
 	uint16_t flen;
+	uint32_t seq;    /* unique in the session, for subopts.share */
 	struct broker_subopts o;
 };
 
@@ -284,9 +296,11 @@ struct broker_session {
 	uint64_t offline_since;   /* loop clock, ticks */
 	struct broker_wheel_entry expiry_timer;
 	struct broker_sub *subs;
+	uint32_t sub_seq;         /* last broker_sub.seq given */
 	/* Outgoing: in-flight first, then queued, in order. */
 	struct broker_delivery *out_head, *out_tail;
 	uint32_t inflight;        /* deliveries in a WAIT_* state */
+	uint64_t inflight_bytes;  /* their payload bytes (max_inflight_bytes) */
 	uint32_t queued;          /* deliveries in DLV_QUEUED */
 	_Atomic uint32_t queued_hint; /* copy of queued that other loops may
 					 read, for publisher back-pressure */
@@ -315,6 +329,18 @@ void broker_session_unref(struct broker_session *s);
 
 enum conn_state { CONN_NEW, CONN_ACTIVE, CONN_CLOSING };
 
+/* A topic we gave a server->client Topic Alias on this connection. */
+struct broker_oalias {
+	uint8_t *topic; /* NULL: empty slot */
+	uint16_t len;
+	uint16_t alias;
+};
+
+/* At most this many server->client aliases per connection (fewer if the
+ * client's Topic Alias Maximum is lower): they bound the memory a client
+ * can make us keep, and the first topics sent are the ones that repeat. */
+#define BROKER_OUT_ALIASES 64
+
 struct broker_conn {
 	uv_tcp_t tcp;
 	struct broker_loop *loop;
@@ -341,6 +367,9 @@ struct broker_conn {
 	uint16_t alias_max;    /* Topic Alias Maximum we granted */
 	uint8_t **aliases;     /* client->server topic aliases */
 	uint16_t *alias_len;
+	uint16_t oalias_max;   /* server->client: aliases we may use */
+	uint16_t oalias_n;     /* ... and have assigned */
+	struct broker_oalias *oalias; /* hash table, 2 * BROKER_OUT_ALIASES */
 	uint64_t last_rx;      /* loop clock, ticks */
 	uint8_t *obuf;         /* filling */
 	size_t olen, ocap;
@@ -404,6 +433,9 @@ struct broker_loop {
 	_Atomic uint64_t clients, bad_input, dropped;
 };
 
+/* Counters with $SYS/broker/load/... averages (sys.c). */
+#define BROKER_SYS_LOADS 5
+
 /* Process-wide state. */
 struct broker {
 	struct broker_config *cfg;
@@ -420,6 +452,11 @@ struct broker {
 	uint64_t started_at;      /* loop 0's clock, ticks */
 	uint64_t sys_last;        /* uptime (s) of the last $SYS update;
 				     loop 0 only */
+	/* $SYS load averages (loop 0 only): per counter, its value at the
+	 * last update and its 1/5/15-minute moving averages per minute. */
+	uint64_t sys_prev[BROKER_SYS_LOADS];
+	double sys_load[BROKER_SYS_LOADS][3];
+	uint64_t heap_max;
 	_Atomic bool stopping;
 };
 

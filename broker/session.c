@@ -42,7 +42,7 @@ free_deliveries(struct broker_session *s)
 	}
 	s->out_head = s->out_tail = NULL;
 	s->inflight = s->queued = 0;
-	s->queued_bytes = 0;
+	s->queued_bytes = s->inflight_bytes = 0;
 	atomic_store_explicit(&s->queued_hint, 0, memory_order_relaxed);
 }
 
@@ -182,6 +182,62 @@ broker__registry_remove(struct broker *b, struct broker_session *s)
 /* ------------------------------------------------------------------ */
 /* Sending                                                              */
 
+/* The server->client Topic Alias for topic t on c: *alias is set (0 when
+ * none).  Returns OA_KNOWN if the client already knows the alias (the
+ * topic may be left out), OA_NEW if it was assigned now (*slot says
+ * where, for out_alias_undo() if the packet is not sent after all).
+ * Aliases go to the first topics sent, up to the smaller of the client's
+ * Topic Alias Maximum and BROKER_OUT_ALIASES, and are never reassigned: a
+ * reassignment could race with PUBLISH packets the client has not read
+ * yet. */
+enum { OA_NONE, OA_KNOWN, OA_NEW };
+
+static int
+out_alias(struct broker_conn *c, const uint8_t *t, uint16_t len,
+    uint16_t *alias, uint32_t *slot)
+{
+	const uint32_t cap = 2 * BROKER_OUT_ALIASES;
+	uint32_t i;
+
+	*alias = 0;
+	if (c->oalias_max == 0 || len == 0) {
+		return OA_NONE;
+	}
+	if (c->oalias == NULL &&
+	    (c->oalias = calloc(cap, sizeof(*c->oalias))) == NULL) {
+		return OA_NONE;
+	}
+	for (i = broker__level_hash(t, len) & (cap - 1); c->oalias[i].topic;
+	    i = (i + 1) & (cap - 1)) {
+		if (c->oalias[i].len == len &&
+		    memcmp(c->oalias[i].topic, t, len) == 0) {
+			*alias = c->oalias[i].alias;
+			return OA_KNOWN;
+		}
+	}
+	if (c->oalias_n >= c->oalias_max ||
+	    (c->oalias[i].topic = malloc(len)) == NULL) {
+		return OA_NONE;
+	}
+	memcpy(c->oalias[i].topic, t, len);
+	c->oalias[i].len = len;
+	c->oalias[i].alias = ++c->oalias_n;
+	*alias = c->oalias[i].alias;
+	*slot = i;
+	return OA_NEW;
+}
+
+/* Takes back the alias just assigned in slot i.  It is the newest entry
+ * of the table, so no later insertion probed past it and clearing the
+ * slot keeps every probe chain intact. */
+static void
+out_alias_undo(struct broker_conn *c, uint32_t i)
+{
+	free(c->oalias[i].topic);
+	c->oalias[i].topic = NULL;
+	c->oalias_n--;
+}
+
 /* Encodes one PUBLISH of m to c: topic, packet id, the per-delivery
  * properties (remaining Message Expiry, Subscription Identifier) and the
  * message's shared property block.  Returns 0, or -1 if it was dropped
@@ -195,6 +251,8 @@ send_publish(struct broker_loop *l, struct broker_conn *c,
 	uint64_t now_ms = uv_now(&l->loop);
 	size_t need, len;
 	uint8_t *p;
+	int oa = OA_NONE;
+	uint32_t slot = 0;
 
 	memset(&pkt, 0, sizeof(pkt));
 	pkt.type = PROTO_PUBLISH;
@@ -222,20 +280,29 @@ send_publish(struct broker_loop *l, struct broker_conn *c,
 		}
 		pr->extra.ptr = m->props;
 		pr->extra.len = m->props_len;
+		oa = out_alias(c, m->topic, m->topic_len, &pr->topic_alias,
+		    &slot);
+		if (oa == OA_KNOWN) {
+			pkt.publish.topic.len = 0;
+		}
+		if (pr->topic_alias != 0) {
+			pr->present |= PROTO_PROP_BIT(PROTO_PROP_TOPIC_ALIAS);
+		}
 	}
 	need = proto_encode_size(&pkt);
-	if (need == 0) {
-		return -1;
-	}
-	if (c->s != NULL && c->s->max_packet != 0 && need > c->s->max_packet) {
+	if (need != 0 && c->s != NULL && c->s->max_packet != 0 &&
+	    need > c->s->max_packet) {
 		/* Too large for this client [MQTT-3.1.2-24]: dropped for it
 		 * alone, and counted. */
 		c->s->dropped++;
 		atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
-		return -1;
+		need = 0;
 	}
-	if ((p = broker__conn_reserve(c, need)) == NULL ||
+	if (need == 0 || (p = broker__conn_reserve(c, need)) == NULL ||
 	    proto_encode(&pkt, p, need, &len) != 0) {
+		if (oa == OA_NEW) {
+			out_alias_undo(c, slot);
+		}
 		return -1;
 	}
 	broker__conn_commit(c, len);
@@ -259,6 +326,18 @@ window(const struct broker_loop *l, const struct broker_session *s)
 		w = cfg;
 	}
 	return w;
+}
+
+/* max_inflight_bytes: d may start unless it would take the payload bytes
+ * in flight past the limit; one message always may, however large. */
+static bool
+bytes_fit(const struct broker_loop *l, const struct broker_session *s,
+    const struct broker_delivery *d)
+{
+	uint64_t max = l->b->cfg->max_inflight_bytes;
+
+	return max == 0 || s->inflight == 0 || d->qos == 0 ||
+	    s->inflight_bytes + d->m->payload_len <= max;
 }
 
 static uint16_t
@@ -297,6 +376,7 @@ start_delivery(struct broker_loop *l, struct broker_session *s,
 	s->queued--;
 	s->queued_bytes -= d->m->payload_len;
 	s->inflight++;
+	s->inflight_bytes += d->m->payload_len;
 	if (send_publish(l, s->conn, d->m, d->qos, d->pid, false, d->retain,
 		d->sub_id) != 0) {
 		/* Dropped (too large): complete it at once. */
@@ -315,6 +395,7 @@ broker__session_pump(struct broker_loop *l, struct broker_session *s)
 	for (d = s->out_head; d != NULL && d->state != DLV_QUEUED; d = d->next) {
 	}
 	while (d != NULL && s->inflight < window(l, s) &&
+	    bytes_fit(l, s, d) &&
 	    broker__conn_backlog(s->conn) < BROKER_OUT_HIGH_WATER) {
 		struct broker_delivery *next = d->next;
 		if (expired(l, d->m)) {
@@ -386,6 +467,7 @@ broker__session_complete(struct broker_loop *l, struct broker_session *s,
 		    (ack == PROTO_PUBCOMP && d->state == DLV_WAIT_COMP)) {
 			broker__session_unlink(s, d);
 			s->inflight--;
+			s->inflight_bytes -= d->m->payload_len;
 			broker_msg_unref(d->m);
 			free(d);
 			broker__session_pump(l, s);
@@ -394,9 +476,26 @@ broker__session_complete(struct broker_loop *l, struct broker_session *s,
 	}
 }
 
+/* The subscription of s that o->share names, if it is still there (the
+ * message may have travelled while s unsubscribed). */
+static struct broker_sub *
+share_of(struct broker_session *s, const struct broker_subopts *o)
+{
+	if (o->share == 0) {
+		return NULL;
+	}
+	for (struct broker_sub *x = s->subs; x != NULL; x = x->next) {
+		if (x->seq == o->share) {
+			return x;
+		}
+	}
+	return NULL;
+}
+
 static void
 enqueue(struct broker_loop *l, struct broker_session *s,
-    struct broker_msg *m, uint8_t qos, bool retain, uint32_t sub_id)
+    struct broker_msg *m, uint8_t qos, bool retain,
+    const struct broker_subopts *o)
 {
 	const struct broker_config *cfg = l->b->cfg;
 	struct broker_delivery *d;
@@ -417,7 +516,8 @@ enqueue(struct broker_loop *l, struct broker_session *s,
 	d->m = broker_msg_ref(m);
 	d->qos = qos;
 	d->retain = retain;
-	d->sub_id = sub_id;
+	d->sub_id = o->sub_id;
+	d->share = share_of(s, o);
 	d->state = DLV_QUEUED;
 	if (s->out_tail != NULL) {
 		s->out_tail->next = d;
@@ -478,13 +578,13 @@ broker__session_deliver(struct broker_loop *l, struct broker_session *s,
 			    o->sub_id);
 			return;
 		}
-		enqueue(l, s, m, qos, retain, o->sub_id);
+		enqueue(l, s, m, qos, retain, o);
 		broker__session_pump(l, s);
 		return;
 	}
 	/* Offline (a persistent session): QoS 1/2, and QoS 0 if asked. */
 	if (qos > 0 || cfg->queue_qos0_messages) {
-		enqueue(l, s, m, qos, retain, o->sub_id);
+		enqueue(l, s, m, qos, retain, o);
 	}
 }
 
@@ -513,20 +613,47 @@ broker__session_resume(struct broker_loop *l, struct broker_session *s)
 /* ------------------------------------------------------------------ */
 /* Subscriptions and teardown                                           */
 
+/* Messages s got through a shared subscription and had not finished go
+ * to another member of the group, as its session is ending [MQTT-4.8.2]:
+ * queued ones, and those in flight whose receipt the client has not
+ * acknowledged (PUBREC ends a QoS 2 delivery's doubt).  s's
+ * subscriptions are out of the trie by now, so s is not picked again. */
+static void
+hand_off(struct broker_loop *l, struct broker_session *s)
+{
+	for (struct broker_delivery *d = s->out_head; d != NULL; d = d->next) {
+		struct proto_str g, f;
+		struct broker_target t;
+
+		if (d->share == NULL || d->state == DLV_WAIT_COMP ||
+		    proto_share_parse(d->share->filter, d->share->flen, &g,
+			&f) != 1 ||
+		    broker_trie_pick(l->b->trie, f.ptr, f.len, g.ptr, g.len,
+			&t) != 0) {
+			continue;
+		}
+		broker__session_deliver(l, t.s, d->m, &t.o, false);
+		broker_session_unref(t.s);
+	}
+}
+
 void
 broker__session_clear(struct broker_loop *l, struct broker_session *s)
 {
 	struct broker_trie *t = l->b->trie;
 
-	for (struct broker_sub *sub = s->subs, *n; sub != NULL; sub = n) {
+	for (struct broker_sub *sub = s->subs; sub != NULL; sub = sub->next) {
 		struct proto_str g, f;
-		n = sub->next;
 		if (proto_share_parse(sub->filter, sub->flen, &g, &f) == 1) {
 			broker_trie_remove(t, f.ptr, f.len, g.ptr, g.len, s);
 		} else {
 			broker_trie_remove(t, sub->filter, sub->flen, NULL, 0,
 			    s);
 		}
+	}
+	hand_off(l, s);
+	for (struct broker_sub *sub = s->subs, *n; sub != NULL; sub = n) {
+		n = sub->next;
 		free(sub->filter);
 		free(sub);
 	}

@@ -6,6 +6,8 @@
  */
 #include "broker/internal.h"
 
+#include <malloc.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +37,38 @@ publish(struct broker_loop *l, const char *topic, const char *fmt, ...)
 	broker_retain_put(l->b->retain, m);
 	broker__route(l, m, NULL);
 	broker_msg_unref(m);
+}
+
+/*
+ * $SYS/broker/load/<name>/{1min,5min,15min}: how many per minute, as
+ * moving averages that forget exponentially over 1, 5 and 15 minutes
+ * (the shape of Unix load averages and of Mosquitto's topics).  Each
+ * update folds in the rate seen since the previous one.
+ */
+static void
+loads(struct broker_loop *l, uint32_t interval, const uint64_t *now)
+{
+	static const char *const names[BROKER_SYS_LOADS] = {
+		"messages/received", "messages/sent", "bytes/received",
+		"bytes/sent", "connections",
+	};
+	static const int minutes[3] = { 1, 5, 15 };
+	struct broker *b = l->b;
+	char topic[96];
+
+	for (int i = 0; i < BROKER_SYS_LOADS; i++) {
+		double rate = (double)(now[i] - b->sys_prev[i]) * 60.0 /
+		    (double)interval;
+		b->sys_prev[i] = now[i];
+		for (int k = 0; k < 3; k++) {
+			double keep = exp(-(double)interval / (60.0 * minutes[k]));
+			double *v = &b->sys_load[i][k];
+			*v = *v * keep + rate * (1.0 - keep);
+			snprintf(topic, sizeof(topic), "$SYS/broker/load/%s/%dmin",
+			    names[i], minutes[k]);
+			publish(l, topic, "%.2f", *v);
+		}
+	}
 }
 
 void
@@ -96,4 +130,20 @@ broker__sys_tick(struct broker_loop *l)
 	    broker_trie_count(b->trie));
 	publish(l, "$SYS/broker/retained messages/count", "%zu",
 	    broker_retain_count(b->retain));
+
+	/* Heap: bytes the allocator has handed out and not had back. */
+	struct mallinfo2 mi = mallinfo2();
+	uint64_t heap = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
+	if (heap > b->heap_max) {
+		b->heap_max = heap;
+	}
+	publish(l, "$SYS/broker/heap/current", "%llu",
+	    (unsigned long long)heap);
+	publish(l, "$SYS/broker/heap/maximum", "%llu",
+	    (unsigned long long)b->heap_max);
+
+	uint64_t now[BROKER_SYS_LOADS] = {
+		in, out, bin, bout, atomic_load(&b->clients_total),
+	};
+	loads(l, interval, now);
 }

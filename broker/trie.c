@@ -323,6 +323,42 @@ push(struct broker_targets *out, struct broker_session *s,
 	return 0;
 }
 
+/* The next member of g, round robin.  g->n > 0. */
+static const struct subentry *
+rr_member(struct group *g)
+{
+	uint32_t k = atomic_fetch_add_explicit(&g->rr, 1,
+	    memory_order_relaxed) % g->n;
+	const struct subentry *e = g->members;
+
+	while (k-- > 0) {
+		e = e->next;
+	}
+	return e;
+}
+
+int
+broker_trie_pick(struct broker_trie *t, const uint8_t *filter, size_t flen,
+    const uint8_t *group, size_t glen, struct broker_target *out)
+{
+	struct shard *sh = shard_of_filter(t, filter, flen);
+	struct group *g;
+	struct node *n;
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&sh->lock);
+	n = walk(&sh->root, filter, flen, false);
+	if (n != NULL && (g = group_find(n, group, glen)) != NULL &&
+	    g->n > 0) {
+		const struct subentry *e = rr_member(g);
+		out->s = broker_session_ref(e->s);
+		out->o = e->o;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&sh->lock);
+	return rc;
+}
+
 /* Every subscription of node n: plain ones, and one member per group. */
 static int
 collect(const struct node *n, struct broker_targets *out)
@@ -336,12 +372,7 @@ collect(const struct node *n, struct broker_targets *out)
 		if (g->n == 0) {
 			continue; /* left empty by a failed add */
 		}
-		uint32_t k = atomic_fetch_add_explicit(&g->rr, 1,
-		    memory_order_relaxed) % g->n;
-		const struct subentry *e = g->members;
-		while (k-- > 0) {
-			e = e->next;
-		}
+		const struct subentry *e = rr_member(g);
 		if (push(out, e->s, &e->o) != 0) {
 			return -1;
 		}

@@ -130,6 +130,63 @@ class Mqtt5Test(BrokerTestCase):
             resolved.append(m.topic if m.topic else aliases[a])
         self.assertEqual(resolved, topics)
 
+    def test_server_assigns_aliases_to_first_topics(self):
+        # Starling gives aliases to the first distinct topics, up to the
+        # client's Topic Alias Maximum: the topic travels once with the
+        # alias, then the alias alone; later topics travel in full.
+        base = uniq("tasn")
+        sub = self.client(5)
+        sub.connect(uniq(), props={mqttraw.TOPIC_ALIAS_MAXIMUM: 2})
+        sub.subscribe(base + "/#", 1)
+        pub = self.v5()
+        order = [0, 1, 2, 0, 1, 2, 0]
+        pub.publish_many([("%s/%d" % (base, i), b"%d" % k, 1) for k, i in enumerate(order)])
+        got = [sub.expect_publish() for _ in order]
+        self.assertEqual([m.payload for m in got], [b"%d" % k for k in range(len(order))])
+        self.assertEqual([(m.topic, m.props.get(ALIAS)) for m in got],
+                         [(base + "/0", 1), (base + "/1", 2), (base + "/2", None),
+                          ("", 1), ("", 2), (base + "/2", None), ("", 1)])
+
+    def test_no_server_aliases_without_client_maximum(self):
+        topic = uniq("tasz")
+        sub = self.v5()
+        sub.subscribe(topic, 0)
+        pub = self.v5()
+        pub.publish_many([(topic, b"a", 1), (topic, b"b", 1)])
+        for m in (sub.expect_publish(), sub.expect_publish()):
+            self.assertEqual(m.topic, topic)
+            self.assertNotIn(ALIAS, m.props)
+
+    def test_alias_of_a_dropped_message_is_not_used(self):
+        # A message too large for the client is dropped for it; the alias
+        # it would have set must not be used by the next message, which
+        # the client could not resolve.
+        topic = uniq("tasd")
+        sub = self.client(5)
+        sub.connect(uniq(), props={mqttraw.TOPIC_ALIAS_MAXIMUM: 4,
+                                   mqttraw.MAXIMUM_PACKET_SIZE: 200})
+        sub.subscribe(topic, 1)
+        pub = self.v5()
+        pub.publish_many([(topic, b"x" * 400, 1), (topic, b"small", 1)])
+        m = sub.expect_publish()
+        self.assertEqual((m.topic, m.payload, m.props.get(ALIAS)), (topic, b"small", 1))
+        pub.publish(topic, b"again", 1)
+        m = sub.expect_publish()
+        self.assertEqual((m.topic, m.payload, m.props.get(ALIAS)), ("", b"again", 1))
+
+    def test_server_aliases_reset_on_reconnect(self):
+        cid = uniq("tasr")
+        topic = uniq("tasr")
+        for _ in range(2):
+            sub = self.client(5)
+            sub.connect(cid, props={mqttraw.TOPIC_ALIAS_MAXIMUM: 1})
+            sub.subscribe(topic, 0)
+            pub = self.v5()
+            pub.publish(topic, b"p", 1)
+            m = sub.expect_publish()
+            self.assertEqual((m.topic, m.props.get(ALIAS)), (topic, 1))
+            sub.disconnect()
+
     # -- Message Expiry Interval -------------------------------------------
 
     def test_message_expiry_forwarded_on_live_delivery(self):
@@ -520,6 +577,42 @@ class Mqtt5Test(BrokerTestCase):
         self.assertEqual([b.expect_publish().payload for _ in range(4)],
                          [b"0", b"1", b"2", b"3"])
 
+    def test_member_leaving_hands_unacknowledged_messages_to_another(self):
+        # 4.8.2: if a member's session ends before it acknowledged a
+        # message, the message goes to another member of the group.
+        topic = uniq("sho")
+        group = uniq("g")
+        a = self.v5()
+        a.subscribe("$share/%s/%s" % (group, topic), 1)
+        a.auto_ack = False
+        b = self.v5()
+        b.subscribe("$share/%s/%s" % (group, topic), 1)
+        pub = self.v5()
+        n = 6
+        pub.publish_many([(topic, b"%d" % i, 1) for i in range(n)])
+        held = a.collect(0.5, limit=n)
+        self.assertEqual(len(held), n // 2)
+        got = [m.payload for m in b.collect(0.5, limit=n)]
+        self.assertEqual(len(got), n // 2)
+        a.close()  # no PUBACK: a's session (expiry 0) ends
+        got += [m.payload for m in b.collect(1.0, limit=n // 2)]
+        self.assertEqual(sorted(got, key=int), [b"%d" % i for i in range(n)])
+        b.assert_nothing(0.3)
+
+    def test_member_acknowledged_messages_are_not_handed_off(self):
+        topic = uniq("sha")
+        group = uniq("g")
+        a = self.v5()
+        a.subscribe("$share/%s/%s" % (group, topic), 1)
+        b = self.v5()
+        b.subscribe("$share/%s/%s" % (group, topic), 1)
+        pub = self.v5()
+        pub.publish_many([(topic, b"%d" % i, 1) for i in range(4)])
+        self.assertEqual(len(a.collect(0.5, limit=4)), 2)  # acknowledged
+        self.assertEqual(len(b.collect(0.5, limit=4)), 2)
+        a.disconnect()
+        b.assert_nothing(0.5)
+
     def test_unsubscribe_from_shared_subscription(self):
         topic = uniq("shu")
         a = self.v5()
@@ -572,6 +665,44 @@ class Mqtt5Test(BrokerTestCase):
                     self.assertIn(p.reason, (0x81, 0x82, 0x8F))
                     c.expect_closed()
         self.roundtrip(5)
+
+
+class InflightBytesTest(BrokerTestCase):
+    BROKER_CONFIG = ["max_inflight_bytes 100"]
+    BROKER_SCOPE = "class"
+
+    def test_max_inflight_bytes_limits_unacknowledged_payload(self):
+        # Outgoing QoS 1/2 messages wait while the payload bytes in flight
+        # would pass max_inflight_bytes (one message always may go).
+        topic = uniq("mib")
+        sub = self.connected(version=4)
+        sub.subscribe(topic, 1)
+        sub.auto_ack = False
+        pub = self.connected(version=4)
+        pub.publish_many([(topic, bytes([65 + i]) * 60, 1) for i in range(3)]
+                         + [(topic, b"big" * 100, 1), (topic, b"t", 1)])
+        first = sub.collect(0.5, limit=5)
+        self.assertEqual([len(m.payload) for m in first], [60])
+        sub.send(mqttraw.puback(first[0].pid))
+        second = sub.collect(0.5, limit=5)
+        self.assertEqual([len(m.payload) for m in second], [60])
+        sub.send(mqttraw.puback(second[0].pid))
+        third = sub.collect(0.5, limit=5)
+        self.assertEqual([len(m.payload) for m in third], [60])
+        sub.send(mqttraw.puback(third[0].pid))
+        # 300 bytes alone: allowed, as nothing else is in flight.
+        big = sub.collect(0.5, limit=5)
+        self.assertEqual([len(m.payload) for m in big], [300])
+        sub.send(mqttraw.puback(big[0].pid))
+        self.assertEqual(sub.expect_publish().payload, b"t")
+
+    def test_qos0_is_not_limited(self):
+        topic = uniq("mib0")
+        sub = self.connected(version=4)
+        sub.subscribe(topic, 0)
+        pub = self.connected(version=4)
+        pub.publish_many([(topic, b"y" * 80, 1) for _ in range(5)])
+        self.assertEqual(len(sub.collect(0.5, limit=5)), 5)
 
 
 if __name__ == "__main__":
