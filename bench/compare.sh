@@ -57,23 +57,8 @@ if [ -x "$STARLING" ]; then
 	brokers="starling mosquitto"
 fi
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-	python3 - "$1" <<'PY'
-import socket, sys, time
-port = int(sys.argv[1])
-for _ in range(100):
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.2).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-PY
-}
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 # The same Mosquitto-syntax configuration for both brokers: loopback only,
 # anonymous, no persistence, Nagle off, and queues deep enough that a
@@ -351,6 +336,14 @@ if os.path.exists(codec) and os.path.getsize(codec) > 0:
     w("```")
     w(open(codec).read().rstrip())
     w("```")
+# Sections other scripts own (bench/persist.sh) stay as they were.
+if os.path.exists(out):
+    old = open(out).read()
+    for tag in ("persist",):
+        b, e = "<!-- %s:begin -->" % tag, "<!-- %s:end -->" % tag
+        if b in old and e in old:
+            w("")
+            w(old[old.index(b):old.index(e) + len(e)])
 open(out, "w").write("\n".join(lines) + "\n")
 print("compare: wrote " + out, file=sys.stderr)
 PY

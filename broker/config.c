@@ -755,9 +755,7 @@ out:
 	return rc;
 }
 
-/* `persistence` and its Mosquitto alias `retained_persistence`: false is
- * what Starling does; true would lose data on restart, so it is refused
- * until the storage work lands. */
+/* `persistence` and its Mosquitto alias `retained_persistence`. */
 static int
 d_persistence(struct parse *p, const char *name, char *args)
 {
@@ -766,10 +764,7 @@ d_persistence(struct parse *p, const char *name, char *args)
 	if (bool_arg(p, name, args, &v) != 0) {
 		return -1;
 	}
-	if (v) {
-		return fail(p, "%s true is not supported yet", name);
-	}
-	p->c->persistence = false;
+	p->c->persistence = v;
 	return 0;
 }
 
@@ -778,23 +773,48 @@ d_persistence_location(struct parse *p, const char *name, char *args)
 {
 	char *v = rest_arg(p, name, args);
 
-	if (v == NULL ||
-	    set_string(p, name, &p->c->persistence_location, v) != 0) {
+	if (v == NULL) {
 		return -1;
 	}
-	return warn_ignored(p, name, "persistence is not supported yet");
+	return set_string(p, name, &p->c->persistence_location, v);
 }
 
-/* persistence_file: checked and ignored. */
+/* persistence_sync always|batch|none (ours). */
+static int
+d_persistence_sync(struct parse *p, const char *name, char *args)
+{
+	char *v = one_word(p, name, args);
+
+	if (v == NULL) {
+		return -1;
+	}
+	if (strcmp(v, "always") == 0) {
+		p->c->persistence_sync = BROKER_SYNC_ALWAYS;
+	} else if (strcmp(v, "batch") == 0) {
+		p->c->persistence_sync = BROKER_SYNC_BATCH;
+	} else if (strcmp(v, "none") == 0) {
+		p->c->persistence_sync = BROKER_SYNC_NONE;
+	} else {
+		return fail(p, "%s must be always, batch or none, not '%s'",
+		    name, v);
+	}
+	return 0;
+}
+
+/* persistence_file: Mosquitto's one-file snapshot name; Starling keeps an
+ * LMDB environment in persistence_location instead. */
 static int
 d_persistence_file(struct parse *p, const char *name, char *args)
 {
 	if (rest_arg(p, name, args) == NULL) {
 		return -1;
 	}
-	return warn_ignored(p, name, "persistence is not supported yet");
+	return warn_ignored(p, name,
+	    "Starling keeps its store (data.mdb) in persistence_location");
 }
 
+/* autosave_*: Starling commits every change before acknowledging it, so
+ * there is nothing to save on a schedule. */
 static int
 d_autosave_interval(struct parse *p, const char *name, char *args)
 {
@@ -803,7 +823,8 @@ d_autosave_interval(struct parse *p, const char *name, char *args)
 	if (number_arg(p, name, args, 0, INT32_MAX, &v) != 0) {
 		return -1;
 	}
-	return warn_ignored(p, name, "persistence is not supported yet");
+	return warn_ignored(p, name,
+	    "Starling commits each change before acknowledging it");
 }
 
 static int
@@ -814,7 +835,8 @@ d_autosave_on_changes(struct parse *p, const char *name, char *args)
 	if (bool_arg(p, name, args, &v) != 0) {
 		return -1;
 	}
-	return warn_ignored(p, name, "persistence is not supported yet");
+	return warn_ignored(p, name,
+	    "Starling commits each change before acknowledging it");
 }
 
 /* per_listener_settings: false is Starling's only mode; true would let
@@ -949,6 +971,9 @@ static const struct directive directives[] = {
 	FUNC("persistence", d_persistence),
 	FUNC("retained_persistence", d_persistence),
 	FUNC("persistence_location", d_persistence_location),
+	FUNC("persistence_sync", d_persistence_sync),
+	NUMBER("persistence_sync_interval", persistence_sync_interval, 1,
+	    60000),
 	FUNC("persistence_file", d_persistence_file),
 	FUNC("autosave_interval", d_autosave_interval),
 	FUNC("autosave_on_changes", d_autosave_on_changes),
@@ -1151,6 +1176,8 @@ broker_config_default(struct broker_config *c)
 	c->max_keepalive = 65535;
 	c->retain_available = true;
 	c->sys_interval = 10;
+	c->persistence_sync = BROKER_SYNC_ALWAYS;
+	c->persistence_sync_interval = 100;
 	c->log_dest = BROKER_LOG_DEST_STDERR;
 	c->log_type = BROKER_LOG_ERR | BROKER_LOG_WARNING | BROKER_LOG_NOTICE |
 	    BROKER_LOG_INFO;

@@ -102,15 +102,20 @@ struct broker_config {
 	bool daemon;         /* -d */
 	int verbose;         /* -v */
 
-	/* Accepted with a warning until their own issue lands. */
-	bool persistence;    /* only false is accepted for now */
-	char *persistence_location;
+	/* Persistence (storage/ over LMDB). */
+	bool persistence;            /* default false, as in Mosquitto */
+	char *persistence_location;  /* directory; NULL: the current one */
+	int persistence_sync;        /* BROKER_SYNC_* */
+	uint32_t persistence_sync_interval; /* ms, for batch */
 
 	/* Warnings gathered while parsing ("FILE:LINE: message"), for the
 	 * caller to log once logging is up. */
 	char **warnings;
 	size_t nwarnings;
 };
+
+/* persistence_sync: when a commit is on disk (see storage/FORMAT.md). */
+enum { BROKER_SYNC_ALWAYS, BROKER_SYNC_BATCH, BROKER_SYNC_NONE };
 
 /* Fills c with the built-in defaults of a broker started without a config
  * file: no listeners yet (see broker_config_finish()), anonymous clients

@@ -301,6 +301,9 @@ broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it)
 		}
 		broker_wheel_del(&s->expiry_timer);
 		broker_wheel_del(&s->will_timer);
+		/* What this loop stored for s goes to the writer before
+		 * anything the next owner stores. */
+		broker__persist_flush(l);
 		atomic_store(&s->owner, to->idx);
 		it->kind = INBOX_ADOPT;
 		broker__loop_post(to, it);
@@ -324,6 +327,9 @@ broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it)
 	}
 	case INBOX_STOP:
 		broker__loop_stop_here(l);
+		break;
+	case INBOX_COMMIT:
+		broker__persist_committed(l, it->seq, it->target);
 		break;
 	}
 	free(it);

@@ -104,6 +104,7 @@ attach(struct broker_conn *c, struct broker_session *s, bool present,
 	setup_session(c, s, k);
 	s->conn = c;
 	c->s = broker_session_ref(s);
+	broker__persist_session(l, s);
 	c->state = CONN_ACTIVE;
 	c->keepalive = server_ka;
 	c->last_rx = broker__now_t(l);

@@ -62,9 +62,24 @@ by_session(const void *a, const void *b)
 	return x->s < y->s ? -1 : x->s > y->s;
 }
 
+/* One delivery of the route: after the commit for a durable session,
+ * at once otherwise. */
+static void
+deliver(struct broker_loop *l, struct broker_session *s, struct broker_msg *m,
+    const struct broker_subopts *o, bool *durable)
+{
+	if (broker__persist_route(l, m, s, o)) {
+		if (durable != NULL) {
+			*durable = true;
+		}
+	} else {
+		broker__session_deliver(l, s, m, o, false);
+	}
+}
+
 uint32_t
 broker__route(struct broker_loop *l, struct broker_msg *m,
-    struct broker_session *from)
+    struct broker_session *from, bool *durable)
 {
 	struct broker_targets *ts = &l->targets;
 	uint32_t worst = 0;
@@ -93,8 +108,7 @@ broker__route(struct broker_loop *l, struct broker_msg *m,
 					continue;
 				}
 				worst = max_backlog(worst, ts->v[k].s);
-				broker__session_deliver(l, ts->v[k].s, m,
-				    &ts->v[k].o, false);
+				deliver(l, ts->v[k].s, m, &ts->v[k].o, durable);
 			}
 			for (size_t k = i; k < j; k++) {
 				broker_session_unref(ts->v[k].s);
@@ -121,14 +135,37 @@ broker__route(struct broker_loop *l, struct broker_msg *m,
 		}
 		if (!skip) {
 			worst = max_backlog(worst, ts->v[i].s);
-			broker__session_deliver(l, ts->v[i].s, m, &o, false);
+			deliver(l, ts->v[i].s, m, &o, durable);
 		}
 		for (size_t k = i; k < j; k++) {
 			broker_session_unref(ts->v[k].s);
 		}
 	}
 	ts->n = 0;
+	broker__persist_route_end(l);
 	return worst;
+}
+
+/* While the store fails: would m need it?  Retained messages do, and
+ * QoS 1/2 messages with a durable subscriber.  Only asked then, so the
+ * extra match costs nothing in normal operation. */
+static bool
+needs_storage(struct broker_loop *l, const struct broker_msg *m)
+{
+	struct broker_targets *ts = &l->targets;
+	bool need = m->retain;
+
+	ts->n = 0;
+	broker_trie_match(l->b->trie, m->topic, m->topic_len, ts);
+	for (size_t i = 0; i < ts->n; i++) {
+		need = need ||
+		    (ts->v[i].o.qos > 0 &&
+			atomic_load_explicit(&ts->v[i].s->durable,
+			    memory_order_acquire));
+		broker_session_unref(ts->v[i].s);
+	}
+	ts->n = 0;
+	return need;
 }
 
 static bool
@@ -138,8 +175,8 @@ qos2_seen(struct broker_session *s, uint16_t pid)
 	    (s->qos2_in[pid >> 6] & (UINT64_C(1) << (pid & 63))) != 0;
 }
 
-static int
-qos2_mark(struct broker_session *s, uint16_t pid, bool on)
+int
+broker__session_qos2_mark(struct broker_session *s, uint16_t pid, bool on)
 {
 	if (s->qos2_in == NULL) {
 		if (!on) {
@@ -280,10 +317,25 @@ broker__handle_publish(struct broker_conn *c, const struct proto_packet *pkt)
 		return;
 	}
 	m->origin = s;
+	broker__persist_msg_id(l, m);
+	if (p->qos > 0 && broker__persist_refuse(l) && needs_storage(l, m)) {
+		/* The disk is failing: refuse what we could not keep
+		 * (3.1.1 has no way to say so but closing). */
+		broker_msg_unref(m);
+		if (c->version == PROTO_V5) {
+			send_ack(c, ack, p->packet_id, PROTO_RC_QUOTA_EXCEEDED);
+		} else {
+			broker__conn_close(c, -1, "storage unavailable");
+		}
+		return;
+	}
+	bool durable = false;
 	if (p->retain) {
 		broker_retain_put(l->b->retain, m);
+		broker__persist_retain(l, m);
+		durable = l->b->store != NULL;
 	}
-	uint32_t worst = broker__route(l, m, s);
+	uint32_t worst = broker__route(l, m, s, &durable);
 	broker_msg_unref(m);
 	/* Back-pressure: a QoS 1/2 publisher feeding a subscriber that is
 	 * already far behind waits a moment before we read more from it, so
@@ -292,15 +344,23 @@ broker__handle_publish(struct broker_conn *c, const struct proto_packet *pkt)
 	if (p->qos > 0 && worst > throttle_at(cfg)) {
 		broker__conn_throttle(c);
 	}
-	if (p->qos == 1) {
-		send_ack(c, PROTO_PUBACK, p->packet_id, 0);
-	} else if (p->qos == 2) {
-		if (qos2_mark(s, p->packet_id, true) != 0) {
+	if (p->qos == 2) {
+		if (broker__session_qos2_mark(s, p->packet_id, true) != 0) {
 			broker__conn_close(c, PROTO_RC_UNSPECIFIED,
 			    "out of memory");
 			return;
 		}
-		send_ack(c, PROTO_PUBREC, p->packet_id, 0);
+		if (s->stored) {
+			broker__persist_qos2(l, s, p->packet_id, true);
+			durable = true;
+		}
+	}
+	if (p->qos > 0) {
+		/* Acknowledged once what it changed is on disk. */
+		if (durable) {
+			broker__persist_hold(c);
+		}
+		send_ack(c, ack, p->packet_id, 0);
 	}
 }
 
@@ -314,11 +374,17 @@ broker__handle_ack(struct broker_conn *c, const struct proto_packet *p)
 		/* Our side of an incoming QoS 2 flow: forget the id, answer
 		 * PUBCOMP (also for an id we do not know, as 4.3.3 allows
 		 * with reason 0x92 in MQTT 5). */
+		if (qos2_seen(s, p->ack.packet_id) && s->stored) {
+			/* PUBCOMP once the id is gone from disk too, or a
+			 * restart would take the id's next use for a resend. */
+			broker__persist_qos2(c->loop, s, p->ack.packet_id, false);
+			broker__persist_hold(c);
+		}
 		send_ack(c, PROTO_PUBCOMP, p->ack.packet_id,
 		    qos2_seen(s, p->ack.packet_id)
 			? 0
 			: PROTO_RC_PACKET_ID_NOT_FOUND);
-		qos2_mark(s, p->ack.packet_id, false);
+		broker__session_qos2_mark(s, p->ack.packet_id, false);
 		break;
 	case PROTO_PUBACK:
 	case PROTO_PUBREC:

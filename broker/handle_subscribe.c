@@ -155,6 +155,8 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 			    : 0x80;
 			continue;
 		}
+		broker__persist_sub(l, s, e.filter.ptr, (uint16_t)e.filter.len,
+		    &o);
 		code = e.qos;
 		codes[n++] = code;
 		broker_log(BROKER_LOG_SUBSCRIBE, "%s %u %.*s", s->id, e.qos,
@@ -168,6 +170,9 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 			want[nwant].o = o;
 			nwant++;
 		}
+	}
+	if (s->stored) {
+		broker__persist_hold(c); /* SUBACK once it is on disk */
 	}
 	memset(&r, 0, sizeof(r));
 	r.type = PROTO_SUBACK;
@@ -205,6 +210,7 @@ broker__handle_unsubscribe(struct broker_conn *c, const struct proto_packet *p)
 		}
 		bool had = forget(s, &f);
 		if (had) {
+			broker__persist_sub(l, s, f.ptr, (uint16_t)f.len, NULL);
 			broker_trie_remove(l->b->trie, filter.ptr, filter.len,
 			    shared == 1 ? group.ptr : NULL, group.len, s);
 		}
@@ -212,6 +218,9 @@ broker__handle_unsubscribe(struct broker_conn *c, const struct proto_packet *p)
 				 : PROTO_RC_NO_SUBSCRIPTION_EXISTED;
 		broker_log(BROKER_LOG_UNSUBSCRIBE, "%s %.*s", s->id,
 		    (int)f.len, (const char *)f.ptr);
+	}
+	if (s->stored) {
+		broker__persist_hold(c);
 	}
 	memset(&r, 0, sizeof(r));
 	r.type = PROTO_UNSUBACK;

@@ -32,6 +32,9 @@
 
 #include <uv.h>
 
+struct storage;
+struct storage_batch;
+
 #define BROKER_VERSION "0.1.0"
 
 struct broker;
@@ -86,6 +89,8 @@ struct broker_msg {
 	uint32_t payload_len;
 	uint32_t props_len;
 	uint64_t expiry_at;      /* uv_now() ms when it expires */
+	uint64_t store_id;       /* id in storage/, 0 if never stored; set
+				    before the message is shared */
 	struct broker_session *origin; /* not a reference: identity only,
 					  for No Local */
 	uint8_t *topic;
@@ -152,6 +157,7 @@ struct broker_subopts {
 			    the session (0: not shared), so that what is
 			    in flight through it can go to another member
 			    when the session ends */
+	bool stored;     /* a delivery whose queue entry is on disk */
 };
 
 /* A match: one target of a PUBLISH.  The session reference is the
@@ -266,6 +272,7 @@ struct broker_delivery {
 	uint32_t sub_id;
 	struct broker_sub *share; /* came through this shared subscription
 				     of the session (NULL: not shared) */
+	bool stored;              /* its queue entry is on disk */
 };
 
 enum {
@@ -292,6 +299,10 @@ struct broker_session {
 	uint8_t version;
 	bool clean;               /* clean session / clean start */
 	bool registered;          /* in the registry */
+	bool stored;              /* has a record on disk (owner loop) */
+	_Atomic bool durable;     /* persistence on and expiry > 0: QoS 1/2
+				     messages to it are stored first; read
+				     by publishers' loops */
 	uint32_t expiry;          /* Session Expiry Interval, s */
 	uint64_t offline_since;   /* loop clock, ticks */
 	struct broker_wheel_entry expiry_timer;
@@ -379,7 +390,22 @@ struct broker_conn {
 	void *pending;         /* handle_connect.c: CONNECT awaiting session */
 	uint8_t *stash;        /* bytes read while paused */
 	size_t stash_len;
+	struct broker_holds *holds; /* persist.c: output waiting for a
+				       commit (NULL: none yet) */
+	struct broker_conn *next_held;
+	bool in_held;
 	char peer[64];
+};
+
+/* Output of a connection that waits for storage commits: bytes from
+ * v[i].off on may not be written before batch v[i].seq has committed. */
+#define BROKER_HOLDS 8
+struct broker_holds {
+	uint32_t n;
+	struct {
+		uint64_t seq;
+		uint32_t off;
+	} v[BROKER_HOLDS];
 };
 
 /* A message for another loop's inbox. */
@@ -391,7 +417,9 @@ struct broker_inbox_item {
 	struct broker_subopts o;
 	bool retained;            /* DELIVER: a retained message on subscribe */
 	bool clean;               /* TAKEOVER/ADOPT: clean start asked */
-	int target;               /* TAKEOVER: the loop the session goes to */
+	int target;               /* TAKEOVER: the loop the session goes to;
+				     COMMIT: the error (0 or -errno) */
+	uint64_t seq;             /* COMMIT: the batch */
 	void *ptr;                /* TAKEOVER/ADOPT: the waiting connection */
 };
 
@@ -402,6 +430,7 @@ enum {
 			   loop) */
 	INBOX_ADOPT,    /* s arrives here for the waiting connection ptr */
 	INBOX_STOP,     /* shut down */
+	INBOX_COMMIT,   /* storage batch `seq` of this loop is done */
 };
 
 struct broker_loop {
@@ -428,6 +457,17 @@ struct broker_loop {
 	struct broker_targets targets; /* scratch for routing */
 	uint8_t rbuf[65536];
 	bool rbuf_busy;
+	/* Durability (persist.c). */
+	struct storage_batch *batch; /* open batch, or NULL */
+	uint64_t open_seq;           /* its sequence number */
+	uint64_t committed_seq;      /* the last batch reported done */
+	uint32_t outstanding;        /* submitted, not reported yet */
+	bool batch_needed;           /* something waits on the open batch */
+	bool batch_broken;           /* an operation could not be added */
+	struct persist_route *routes, *routes_tail; /* waiting for commits */
+	const struct broker_msg *route_msg; /* stored in the open batch by
+					      the route in progress */
+	struct broker_conn *held;    /* connections with holds */
 	/* Counters, summed by $SYS. */
 	_Atomic uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
 	_Atomic uint64_t clients, bad_input, dropped;
@@ -440,6 +480,7 @@ struct broker_loop {
 struct broker {
 	struct broker_config *cfg;
 	int nloops;
+	int nloops_inited;        /* loops whose broker__loop_init() ran */
 	struct broker_loop *loops;
 	pthread_mutex_t sessions_mu;
 	struct broker_session **sessions; /* open-addressing table by id */
@@ -458,6 +499,9 @@ struct broker {
 	double sys_load[BROKER_SYS_LOADS][3];
 	uint64_t heap_max;
 	_Atomic bool stopping;
+	struct storage *store;    /* NULL: persistence off */
+	_Atomic uint64_t store_failures;
+	_Atomic bool store_down;  /* the last commit failed */
 };
 
 /* ------------------------------------------------------------------ */
@@ -531,7 +575,7 @@ void broker__handle_ack(struct broker_conn *c, const struct proto_packet *p);
  * (messages waiting beyond the in-flight window) among the targets, for
  * back-pressure. */
 uint32_t broker__route(struct broker_loop *l, struct broker_msg *m,
-    struct broker_session *from);
+    struct broker_session *from, bool *durable);
 
 /* handle_subscribe.c */
 void broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p);
@@ -570,6 +614,56 @@ struct broker_session *broker__registry_find(struct broker *b, const char *id,
     size_t len);
 int broker__registry_add(struct broker *b, struct broker_session *s);
 void broker__registry_remove(struct broker *b, struct broker_session *s);
+
+/* Incoming QoS 2 ids awaiting PUBREL (handle_publish.c).  0 or -1. */
+int broker__session_qos2_mark(struct broker_session *s, uint16_t pid,
+    bool on);
+/* Recovery: appends a delivery read from disk (in flight ones before the
+ * queued ones). */
+void broker__session_restore(struct broker_session *s,
+    struct broker_delivery *d);
+
+/* persist.c: see there for the design. */
+int broker__persist_open(struct broker *b);
+int broker__persist_recover(struct broker *b);
+void broker__persist_close(struct broker *b);
+/* The rest: on loop l's thread. */
+void broker__persist_flush(struct broker_loop *l);
+/* Loop 0, every tick: while the store is failing, a probe commit each
+ * second finds out when it works again. */
+void broker__persist_tick(struct broker_loop *l);
+void broker__persist_committed(struct broker_loop *l, uint64_t seq, int err);
+/* c's output from here on waits for the open batch. */
+void broker__persist_hold(struct broker_conn *c);
+size_t broker__persist_writable(const struct broker_conn *c);
+void broker__persist_wrote(struct broker_conn *c, size_t n);
+void broker__persist_conn_gone(struct broker_conn *c);
+void broker__persist_msg_id(struct broker_loop *l, struct broker_msg *m);
+/* True while the store is failing: QoS 1/2 that needs it is refused. */
+bool broker__persist_refuse(struct broker_loop *l);
+/* Stores the queue entry of m for durable session s and delivers it
+ * after the commit; false if s is not durable (deliver now). */
+bool broker__persist_route(struct broker_loop *l, struct broker_msg *m,
+    struct broker_session *s, const struct broker_subopts *o);
+void broker__persist_route_end(struct broker_loop *l);
+void broker__persist_retain(struct broker_loop *l, const struct broker_msg *m);
+void broker__persist_durable(struct broker_loop *l, struct broker_session *s);
+/* Writes s's record (or deletes it when expiry is 0). */
+void broker__persist_session(struct broker_loop *l, struct broker_session *s);
+void broker__persist_session_del(struct broker_loop *l,
+    struct broker_session *s);
+/* Adds (o != NULL) or removes s's subscription to filter. */
+void broker__persist_sub(struct broker_loop *l, struct broker_session *s,
+    const uint8_t *filter, uint16_t flen, const struct broker_subopts *o);
+void broker__persist_qos2(struct broker_loop *l, struct broker_session *s,
+    uint16_t pid, bool on);
+/* Writes d's state, or deletes its entry when gone. */
+void broker__persist_delivery(struct broker_loop *l, struct broker_session *s,
+    const struct broker_delivery *d, bool gone);
+int broker__persist_dump(const char *dir);
+
+/* loop.c */
+void broker__conn_mark_dirty(struct broker_conn *c);
 
 /* sys.c */
 void broker__sys_tick(struct broker_loop *l);

@@ -101,15 +101,21 @@ broker__conn_reserve(struct broker_conn *c, size_t n)
 }
 
 void
-broker__conn_commit(struct broker_conn *c, size_t n)
+broker__conn_mark_dirty(struct broker_conn *c)
 {
-	c->olen += n;
-	atomic_fetch_add_explicit(&c->loop->bytes_out, n, memory_order_relaxed);
 	if (!c->dirty) {
 		c->dirty = true;
 		c->next_dirty = c->loop->dirty;
 		c->loop->dirty = c;
 	}
+}
+
+void
+broker__conn_commit(struct broker_conn *c, size_t n)
+{
+	c->olen += n;
+	atomic_fetch_add_explicit(&c->loop->bytes_out, n, memory_order_relaxed);
+	broker__conn_mark_dirty(c);
 }
 
 int
@@ -140,25 +146,41 @@ broker__conn_backlog(const struct broker_conn *c)
 
 static void finish_close(struct broker_conn *c);
 
-/* Hands the filled buffer to the kernel (one write per turn). */
+/* Hands the filled buffer to the kernel (one write per turn): all of it,
+ * or the part before output that waits for a storage commit. */
 static void
 start_write(struct broker_conn *c)
 {
+	size_t n = broker__persist_writable(c);
 	uv_buf_t b;
-	uint8_t *t;
-	size_t tc;
 
-	if (c->writing || c->olen == 0) {
+	if (c->writing || n == 0) {
 		return;
 	}
-	t = c->wbuf;
-	tc = c->wcap;
-	c->wbuf = c->obuf;
-	c->wcap = c->ocap;
-	c->wlen = c->olen;
-	c->obuf = t;
-	c->ocap = tc;
-	c->olen = 0;
+	if (n == c->olen) {
+		uint8_t *t = c->wbuf;
+		size_t tc = c->wcap;
+		c->wbuf = c->obuf;
+		c->wcap = c->ocap;
+		c->wlen = c->olen;
+		c->obuf = t;
+		c->ocap = tc;
+		c->olen = 0;
+	} else {
+		if (c->wcap < n) {
+			uint8_t *nb = realloc(c->wbuf, n);
+			if (nb == NULL) {
+				return; /* next turn */
+			}
+			c->wbuf = nb;
+			c->wcap = n;
+		}
+		memcpy(c->wbuf, c->obuf, n);
+		memmove(c->obuf, c->obuf + n, c->olen - n);
+		c->wlen = n;
+		c->olen -= n;
+	}
+	broker__persist_wrote(c, n);
 	b = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
 	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) == 0) {
 		c->writing = true;
@@ -189,8 +211,12 @@ static void
 on_flush(uv_prepare_t *h)
 {
 	struct broker_loop *l = h->data;
-	struct broker_conn *c = l->dirty;
+	struct broker_conn *c;
 
+	/* What this turn stored goes to the writer first: the commit then
+	 * runs while these connections' other output is written. */
+	broker__persist_flush(l);
+	c = l->dirty;
 	l->dirty = NULL;
 	while (c != NULL) {
 		struct broker_conn *next = c->next_dirty;
@@ -302,6 +328,7 @@ on_close(uv_handle_t *h)
 	}
 	proto_reader_fini(&c->rd);
 	broker__conn_free_aliases(c);
+	broker__persist_conn_gone(c);
 	free(c->obuf);
 	free(c->wbuf);
 	/* c may still sit in the dirty or throttled list, or wait for a
@@ -585,6 +612,7 @@ on_tick(uv_timer_t *t)
 	}
 	if (l->idx == 0) {
 		broker__sys_tick(l);
+		broker__persist_tick(l);
 	}
 }
 
@@ -608,6 +636,7 @@ broker__loop_init(struct broker_loop *l, struct broker *b, int idx)
 	memset(l, 0, sizeof(*l));
 	l->idx = idx;
 	l->b = b;
+	l->open_seq = 1;
 	pthread_mutex_init(&l->inbox_mu, NULL);
 	if ((rc = uv_loop_init(&l->loop)) != 0) {
 		return rc;
@@ -701,5 +730,6 @@ broker__loop_join(struct broker_loop *l)
 	uv_loop_close(&l->loop);
 	free(l->listeners);
 	broker_targets_fini(&l->targets);
-	pthread_mutex_destroy(&l->inbox_mu);
+	/* inbox_mu outlives the thread: the storage writer may still report
+	 * to this loop until it is closed (free_broker destroys it). */
 }

@@ -27,6 +27,7 @@ struct options {
 	bool daemon;
 	int verbose;
 	bool test_config;
+	const char *dump_storage;
 };
 
 static void
@@ -36,7 +37,7 @@ usage(FILE *f)
 	    "starling %s - a multi-threaded MQTT 3.1, 3.1.1 and 5.0 broker\n"
 	    "\n"
 	    "usage: starling [-c FILE] [-p PORT] [-d] [-v] [--test-config]\n"
-	    "                [--version] [--help]\n"
+	    "                [--dump-storage DIR] [--version] [--help]\n"
 	    "\n"
 	    "  -c FILE         configuration file (mosquitto.conf syntax)\n"
 	    "  -p PORT         listen on PORT on every address, in addition to\n"
@@ -44,6 +45,7 @@ usage(FILE *f)
 	    "  -d              run in the background\n"
 	    "  -v              verbose logging (all log types)\n"
 	    "  --test-config   check the configuration file and exit\n"
+	    "  --dump-storage DIR  list what the store in DIR holds and exit\n"
 	    "  --version       print the version and exit\n"
 	    "  --help          this text\n"
 	    "\n"
@@ -85,6 +87,13 @@ parse_args(int argc, char **argv, struct options *o)
 			o->verbose++;
 		} else if (strcmp(a, "--test-config") == 0) {
 			o->test_config = true;
+		} else if (strcmp(a, "--dump-storage") == 0) {
+			if (++i == argc) {
+				fprintf(stderr,
+				    "starling: --dump-storage needs a directory\n");
+				return -1;
+			}
+			o->dump_storage = argv[i];
 		} else if (strcmp(a, "--version") == 0) {
 			printf("starling version %s\n", BROKER_VERSION);
 			exit(0);
@@ -208,6 +217,9 @@ free_broker(struct broker *b)
 			broker_session_unref(it->s);
 			free(it);
 		}
+		if (i < b->nloops_inited) {
+			pthread_mutex_destroy(&b->loops[i].inbox_mu);
+		}
 	}
 	broker_trie_free(b->trie);
 	for (size_t i = 0; i < b->sessions_cap; i++) {
@@ -236,6 +248,9 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) != 0) {
 		return 1;
+	}
+	if (o.dump_storage != NULL) {
+		return broker__persist_dump(o.dump_storage) == 0 ? 0 : 1;
 	}
 	if (load_config(&o, &cfg) != 0) {
 		broker_config_fini(&cfg);
@@ -267,6 +282,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Stop signals wait until their handlers are in place (recovery may
+	 * take a while with the port already open); the worker threads
+	 * inherit the mask, so they arrive at the main thread. */
+	sigset_t stopsigs;
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGINT);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
 
 	memset(&b, 0, sizeof(b));
 	b.cfg = &cfg;
@@ -285,6 +309,7 @@ main(int argc, char **argv)
 	    BROKER_VERSION, b.nloops);
 	int started = 0;
 	for (int i = 0; i < b.nloops; i++) {
+		b.nloops_inited = i + 1; /* its inbox mutex exists from here */
 		if (broker__loop_init(&b.loops[i], &b, i) != 0) {
 			goto stop;
 		}
@@ -310,6 +335,9 @@ main(int argc, char **argv)
 		fprintf(f, "%ld\n", (long)getpid());
 		fclose(f);
 	}
+	if (broker__persist_open(&b) != 0 || broker__persist_recover(&b) != 0) {
+		goto stop;
+	}
 	for (int i = 0; i < b.nloops; i++) {
 		broker__loop_start(&b.loops[i]);
 	}
@@ -325,11 +353,13 @@ main(int argc, char **argv)
 	uv_signal_start(&m.sigint, on_signal, SIGINT);
 	uv_signal_start(&m.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&m.sighup, on_signal, SIGHUP);
+	pthread_sigmask(SIG_UNBLOCK, &stopsigs, NULL);
 	uv_run(&main_loop, UV_RUN_DEFAULT);
 	uv_loop_close(&main_loop);
 	for (int i = 0; i < b.nloops; i++) {
 		broker__loop_join(&b.loops[i]);
 	}
+	broker__persist_close(&b);
 	rc = 0;
 	if (cfg.pid_file != NULL) {
 		unlink(cfg.pid_file);
@@ -345,6 +375,7 @@ stop:
 		uv_loop_close(&l->loop);
 		free(l->listeners);
 	}
+	broker__persist_close(&b);
 out:
 	free_broker(&b);
 	broker_log_close();

@@ -46,10 +46,14 @@ free_deliveries(struct broker_session *s)
 	atomic_store_explicit(&s->queued_hint, 0, memory_order_relaxed);
 }
 
+/* Publishers slow down for a session whose queue grows (handle_publish.c)
+ * only while it is online: an offline one cannot catch up, and its queue
+ * is bounded by max_queued_messages instead. */
 static void
 hint(struct broker_session *s)
 {
-	atomic_store_explicit(&s->queued_hint, s->queued, memory_order_relaxed);
+	atomic_store_explicit(&s->queued_hint, s->conn != NULL ? s->queued : 0,
+	    memory_order_relaxed);
 }
 
 void
@@ -377,6 +381,12 @@ start_delivery(struct broker_loop *l, struct broker_session *s,
 	s->queued_bytes -= d->m->payload_len;
 	s->inflight++;
 	s->inflight_bytes += d->m->payload_len;
+	if (d->qos == 2 && d->stored) {
+		/* Its packet id is on disk before the client sees it, so a
+		 * restart resends it with the same id (exactly once). */
+		broker__persist_delivery(l, s, d, false);
+		broker__persist_hold(s->conn);
+	}
 	if (send_publish(l, s->conn, d->m, d->qos, d->pid, false, d->retain,
 		d->sub_id) != 0) {
 		/* Dropped (too large): complete it at once. */
@@ -400,6 +410,7 @@ broker__session_pump(struct broker_loop *l, struct broker_session *s)
 		struct broker_delivery *next = d->next;
 		if (expired(l, d->m)) {
 			/* Expired while queued [MQTT-3.3.2-5]. */
+			broker__persist_delivery(l, s, d, true);
 			broker__session_unlink(s, d);
 			s->queued--;
 			s->queued_bytes -= d->m->payload_len;
@@ -455,8 +466,13 @@ broker__session_complete(struct broker_loop *l, struct broker_session *s,
 			r.version = s->conn ? s->conn->version : s->version;
 			r.ack.packet_id = pid;
 			d->state = DLV_WAIT_COMP;
-			/* The message itself is no longer needed. */
 			if (s->conn != NULL) {
+				if (d->stored) {
+					/* PUBREL only once the disk knows the
+					 * client has the message. */
+					broker__persist_delivery(l, s, d, false);
+					broker__persist_hold(s->conn);
+				}
 				broker__conn_send(s->conn, &r);
 			}
 			return;
@@ -465,6 +481,7 @@ broker__session_complete(struct broker_loop *l, struct broker_session *s,
 		 * message we could not send). */
 		if (ack == 0 || (ack == PROTO_PUBACK && d->state == DLV_WAIT_ACK) ||
 		    (ack == PROTO_PUBCOMP && d->state == DLV_WAIT_COMP)) {
+			broker__persist_delivery(l, s, d, true);
 			broker__session_unlink(s, d);
 			s->inflight--;
 			s->inflight_bytes -= d->m->payload_len;
@@ -492,6 +509,21 @@ share_of(struct broker_session *s, const struct broker_subopts *o)
 	return NULL;
 }
 
+/* Puts queued delivery d at the end of s's list. */
+static void
+append_queued(struct broker_session *s, struct broker_delivery *d)
+{
+	if (s->out_tail != NULL) {
+		s->out_tail->next = d;
+	} else {
+		s->out_head = d;
+	}
+	s->out_tail = d;
+	s->queued++;
+	s->queued_bytes += d->m->payload_len;
+	hint(s);
+}
+
 static void
 enqueue(struct broker_loop *l, struct broker_session *s,
     struct broker_msg *m, uint8_t qos, bool retain,
@@ -504,6 +536,8 @@ enqueue(struct broker_loop *l, struct broker_session *s,
 		s->queued >= cfg->max_queued_messages) ||
 	    (cfg->max_queued_bytes != 0 &&
 		s->queued_bytes + m->payload_len > cfg->max_queued_bytes)) {
+		struct broker_delivery gone = { .m = m, .stored = o->stored };
+		broker__persist_delivery(l, s, &gone, true);
 		s->dropped++;
 		atomic_fetch_add_explicit(&l->dropped, 1, memory_order_relaxed);
 		return;
@@ -518,16 +552,9 @@ enqueue(struct broker_loop *l, struct broker_session *s,
 	d->retain = retain;
 	d->sub_id = o->sub_id;
 	d->share = share_of(s, o);
+	d->stored = o->stored;
 	d->state = DLV_QUEUED;
-	if (s->out_tail != NULL) {
-		s->out_tail->next = d;
-	} else {
-		s->out_head = d;
-	}
-	s->out_tail = d;
-	s->queued++;
-	s->queued_bytes += m->payload_len;
-	hint(s);
+	append_queued(s, d);
 }
 
 void
@@ -610,6 +637,27 @@ broker__session_resume(struct broker_loop *l, struct broker_session *s)
 	broker__session_pump(l, s);
 }
 
+void
+broker__session_restore(struct broker_session *s, struct broker_delivery *d)
+{
+	if (d->state == DLV_QUEUED) {
+		append_queued(s, d);
+		return;
+	}
+	/* In flight: after the others in flight, before the queued. */
+	struct broker_delivery **pp = &s->out_head;
+	while (*pp != NULL && (*pp)->state != DLV_QUEUED) {
+		pp = &(*pp)->next;
+	}
+	d->next = *pp;
+	*pp = d;
+	if (d->next == NULL) {
+		s->out_tail = d;
+	}
+	s->inflight++;
+	s->inflight_bytes += d->m->payload_len;
+}
+
 /* ------------------------------------------------------------------ */
 /* Subscriptions and teardown                                           */
 
@@ -652,6 +700,7 @@ broker__session_clear(struct broker_loop *l, struct broker_session *s)
 		}
 	}
 	hand_off(l, s);
+	broker__persist_session_del(l, s);
 	for (struct broker_sub *sub = s->subs, *n; sub != NULL; sub = n) {
 		n = sub->next;
 		free(sub->filter);
@@ -691,11 +740,16 @@ broker__publish_will(struct broker_loop *l, struct broker_session *s)
 		return;
 	}
 	s->will = NULL;
+	broker__persist_msg_id(l, w);
 	if (w->retain && l->b->cfg->retain_available) {
 		broker_retain_put(l->b->retain, w);
+		broker__persist_retain(l, w);
 	}
-	broker__route(l, w, s);
+	broker__route(l, w, s, NULL);
 	broker_msg_unref(w);
+	if (s->stored && s->conn == NULL) {
+		broker__persist_session(l, s); /* without the will now */
+	}
 }
 
 void
@@ -718,6 +772,7 @@ broker__session_detach(struct broker_loop *l, struct broker_conn *c)
 
 	c->s = NULL;
 	s->conn = NULL;
+	hint(s);
 	s->offline_since = broker__now_t(l);
 	atomic_fetch_sub_explicit(&l->clients, 1, memory_order_relaxed);
 	if (c->will_suppressed) {
@@ -745,6 +800,9 @@ broker__session_detach(struct broker_loop *l, struct broker_conn *c)
 	 * when its expiry interval has passed. */
 	if (!c->takeover) {
 		broker__session_offline(l, s);
+		if (s->registered && s->expiry != 0) {
+			broker__persist_session(l, s);
+		}
 	}
 	broker_session_unref(s); /* the connection's reference */
 }

@@ -35,7 +35,7 @@ publish(struct broker_loop *l, const char *topic, const char *fmt, ...)
 		return;
 	}
 	broker_retain_put(l->b->retain, m);
-	broker__route(l, m, NULL);
+	broker__route(l, m, NULL, NULL);
 	broker_msg_unref(m);
 }
 
@@ -131,16 +131,20 @@ broker__sys_tick(struct broker_loop *l)
 	publish(l, "$SYS/broker/retained messages/count", "%zu",
 	    broker_retain_count(b->retain));
 
-	/* Heap: bytes the allocator has handed out and not had back. */
+	/* Heap: bytes the allocator has handed out and not had back.  An
+	 * allocator that does not keep glibc's statistics (the sanitizers'
+	 * own) reports 0: then there is nothing true to publish. */
 	struct mallinfo2 mi = mallinfo2();
 	uint64_t heap = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
 	if (heap > b->heap_max) {
 		b->heap_max = heap;
 	}
-	publish(l, "$SYS/broker/heap/current", "%llu",
-	    (unsigned long long)heap);
-	publish(l, "$SYS/broker/heap/maximum", "%llu",
-	    (unsigned long long)b->heap_max);
+	if (heap != 0) {
+		publish(l, "$SYS/broker/heap/current", "%llu",
+		    (unsigned long long)heap);
+		publish(l, "$SYS/broker/heap/maximum", "%llu",
+		    (unsigned long long)b->heap_max);
+	}
 
 	uint64_t now[BROKER_SYS_LOADS] = {
 		in, out, bin, bout, atomic_load(&b->clients_total),

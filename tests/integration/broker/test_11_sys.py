@@ -11,12 +11,18 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import BrokerTestCase, uniq, wait_until  # noqa: E402
+from broker import broker_binary  # noqa: E402
+
+# Sanitizer runtimes replace malloc and keep no glibc heap statistics, so
+# the broker publishes no heap topics there.
+SANITIZED = any(d in broker_binary() for d in ("build-asan", "build-tsan"))
+HEAP = [] if SANITIZED else ["heap/current", "heap/maximum"]
 
 NAMES = [
     "version", "uptime", "clients/connected", "clients/total",
     "clients/disconnected", "clients/maximum", "messages/received",
     "messages/sent", "bytes/received", "bytes/sent", "subscriptions/count",
-    "retained messages/count", "heap/current", "heap/maximum",
+    "retained messages/count",
 ] + ["load/%s/%s" % (k, m)
      for k in ("messages/received", "messages/sent", "bytes/received",
                "bytes/sent", "connections")
@@ -42,10 +48,10 @@ class SysTest(BrokerTestCase):
     def test_every_topic_is_published_and_retained(self):
         c = self.connected()
         c.subscribe("$SYS/broker/#", 0)
-        first = self.snapshot(c)
+        first = self.snapshot(c, NAMES + HEAP)
         self.assertTrue(first["version"].startswith("starling version "))
         self.assertRegex(first["uptime"], r"^\d+ seconds$")
-        for n in NAMES[2:]:
+        for n in NAMES[2:] + HEAP:
             self.assertRegex(first[n], r"^\d+(\.\d+)?$", n)
         # Retained: a new subscriber gets them at once, with retain set.
         late = self.connected()
@@ -67,7 +73,7 @@ class SysTest(BrokerTestCase):
         self.assertEqual(len(sub.collect(0.3, limit=n)), n)
 
         def grown():
-            now = self.snapshot(watcher, quiet=0.3)
+            now = self.snapshot(watcher, NAMES + HEAP, quiet=0.3)
             ok = (int(now["messages/received"]) >= int(before["messages/received"]) + n
                   and int(now["bytes/received"]) >= int(before["bytes/received"]) + n * 100
                   and int(now["clients/connected"]) >= 3
@@ -76,8 +82,9 @@ class SysTest(BrokerTestCase):
                   and float(now["load/connections/1min"]) > 0)
             return now if ok else None
         now = wait_until(grown, timeout=6, what="$SYS counters to count the traffic")
-        self.assertGreaterEqual(int(now["heap/maximum"]), int(now["heap/current"]))
-        self.assertGreater(int(now["heap/current"]), 0)
+        if HEAP:
+            self.assertGreaterEqual(int(now["heap/maximum"]), int(now["heap/current"]))
+            self.assertGreater(int(now["heap/current"]), 0)
         # Averages over longer windows move more slowly.
         self.assertGreaterEqual(float(now["load/messages/received/1min"]),
                                 float(now["load/messages/received/15min"]))

@@ -207,6 +207,40 @@ class Broker:
                               % (self.conf_path, self.log_path, log[-6000:]))
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def kill9(self):
+        """SIGKILL (a crash as far as the broker can tell); checks the log
+        for sanitizer reports so far.  Call restart() next."""
+        self._kill()
+        self._log.close()
+        log = self.log_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in log:
+                raise BrokerError("sanitizer report in the broker log (%r):\n%s"
+                                  % (marker, log[-6000:]))
+
+    def stop_clean(self):
+        """SIGTERM and wait, like stop(), but keeps the directory for a
+        restart()."""
+        os.kill(self.proc.pid, signal.SIGTERM)
+        rc = self.proc.wait(self.STOP_TIMEOUT)
+        self._log.close()
+        if rc != 0:
+            raise BrokerError("broker exited with status %d after SIGTERM:\n%s"
+                              % (rc, self.log_text()[-6000:]))
+
+    def restart(self):
+        """Starts the broker again after kill9() or stop_clean(): same
+        directory (so the same store), config and port."""
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([self.binary, "-c", self.conf_path],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=self.dir)
+        if not self._wait_listening():
+            raise BrokerError("broker did not come back on port %d; log:\n%s"
+                              % (self.port, self.log_text()[-4000:]))
+        return self
+
     def __enter__(self):
         return self.start()
 

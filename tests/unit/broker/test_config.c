@@ -1219,10 +1219,6 @@ static void
 refused_values_name_the_value(void **state)
 {
 	(void)state;
-	refused("persistence true\n",
-	    "t.conf:1: persistence true is not supported yet");
-	refused("retained_persistence true\n",
-	    "t.conf:1: retained_persistence true is not supported yet");
 	refused("per_listener_settings true\n",
 	    "t.conf:1: per_listener_settings true is not supported yet");
 	refused("max_qos 0\n", "t.conf:1: max_qos 0 is not supported yet");
@@ -1256,6 +1252,39 @@ values_starling_already_honours_are_accepted_silently(void **state)
 }
 
 static void
+persistence_directives(void **state)
+{
+	struct broker_config c;
+
+	(void)state;
+	broker_config_default(&c);
+	assert_false(c.persistence);
+	assert_int_equal(c.persistence_sync, BROKER_SYNC_ALWAYS);
+	assert_int_equal(c.persistence_sync_interval, 100);
+	broker_config_fini(&c);
+	loads(&c, "persistence true\n"
+	          "persistence_location /var/lib/starling/\n"
+	          "persistence_sync batch\n"
+	          "persistence_sync_interval 250\n");
+	assert_true(c.persistence);
+	assert_string_equal(c.persistence_location, "/var/lib/starling/");
+	assert_int_equal(c.persistence_sync, BROKER_SYNC_BATCH);
+	assert_int_equal(c.persistence_sync_interval, 250);
+	assert_int_equal(c.nwarnings, 0);
+	broker_config_fini(&c);
+	loads(&c, "retained_persistence true\npersistence_sync none\n");
+	assert_true(c.persistence);
+	assert_int_equal(c.persistence_sync, BROKER_SYNC_NONE);
+	broker_config_fini(&c);
+	refused("persistence_sync sometimes\n",
+	    "t.conf:1: persistence_sync must be always, batch or none, not "
+	    "'sometimes'");
+	refused("persistence_sync_interval 0\n",
+	    "t.conf:1: persistence_sync_interval must be a number from 1 to "
+	    "60000, not '0'");
+}
+
+static void
 feature_only_directives_are_accepted_with_a_warning(void **state)
 {
 	struct broker_config c;
@@ -1273,22 +1302,20 @@ feature_only_directives_are_accepted_with_a_warning(void **state)
 	          "websockets_log_level 255\n"
 	          "websockets_headers_size 4096\n");
 	assert_string_equal(c.persistence_location, "/var/lib/star ling/");
-	assert_int_equal(c.nwarnings, 10);
-	assert_string_equal(c.warnings[0], "t.conf:1: persistence_location is "
-	                                   "ignored: persistence is not "
-	                                   "supported yet");
-	assert_string_equal(c.warnings[1], "t.conf:2: persistence_file is "
-	                                   "ignored: persistence is not "
-	                                   "supported yet");
-	assert_string_equal(c.warnings[2], "t.conf:3: autosave_interval is "
-	                                   "ignored: persistence is not "
-	                                   "supported yet");
-	assert_string_equal(c.warnings[3], "t.conf:4: autosave_on_changes is "
-	                                   "ignored: persistence is not "
-	                                   "supported yet");
-	assert_string_equal(c.warnings[4],
+	assert_int_equal(c.nwarnings, 9);
+	assert_string_equal(c.warnings[0], "t.conf:2: persistence_file is "
+	                                   "ignored: Starling keeps its store "
+	                                   "(data.mdb) in "
+	                                   "persistence_location");
+	assert_string_equal(c.warnings[1], "t.conf:3: autosave_interval is "
+	                                   "ignored: Starling commits each "
+	                                   "change before acknowledging it");
+	assert_string_equal(c.warnings[2], "t.conf:4: autosave_on_changes is "
+	                                   "ignored: Starling commits each "
+	                                   "change before acknowledging it");
+	assert_string_equal(c.warnings[3],
 	    "t.conf:6: auto_id_prefix is ignored: not supported yet");
-	assert_string_equal(c.warnings[9],
+	assert_string_equal(c.warnings[8],
 	    "t.conf:11: websockets_headers_size is ignored: not supported "
 	    "yet");
 	broker_config_fini(&c);
@@ -1435,7 +1462,7 @@ fini_frees_everything_and_zeroes(void **state)
 	    0);
 	finish_ok(&c);
 	assert_int_equal(c.nlisteners, 4);
-	assert_int_equal(c.nwarnings, 2);
+	assert_int_equal(c.nwarnings, 1);
 	broker_config_fini(&c);
 	assert_null(c.listeners);
 	assert_int_equal(c.nlisteners, 0);
@@ -1515,6 +1542,7 @@ main(void)
 		T(security_and_data_directives_are_refused),
 		T(refused_values_name_the_value),
 		T(values_starling_already_honours_are_accepted_silently),
+		T(persistence_directives),
 		T(feature_only_directives_are_accepted_with_a_warning),
 		T(unknown_directives_are_refused),
 		T(comments_blank_lines_and_blanks_are_ignored),
