@@ -73,6 +73,8 @@ struct bench_client {
 	uint64_t last_tx_ns;
 	char id[ID_MAX];
 	char topic[TOPIC_MAX];
+	bool topic_per_msg; /* a publisher whose topic draws %rand: drawn
+			       again for every message */
 	struct proto_reader rd;
 	struct bench_track track;
 	uint8_t *obuf;     /* filling */
@@ -279,6 +281,11 @@ publish_one(struct bench_client *cl)
 	pkt.version = (uint8_t)o->version;
 	pkt.publish.qos = (uint8_t)o->qos;
 	pkt.publish.retain = o->retain;
+	if (cl->topic_per_msg &&
+	    bench_template_expand(o->topic, cl->seq, cl->id, &cl->w->rng,
+		cl->topic, sizeof(cl->topic)) < 0) {
+		return -1;
+	}
 	pkt.publish.topic.ptr = (const uint8_t *)cl->topic;
 	pkt.publish.topic.len = (uint32_t)strlen(cl->topic);
 	if (o->qos > 0) {
@@ -937,6 +944,8 @@ setup_client(struct bench_worker *w, struct bench_client *cl, uint32_t i)
 				    sizeof(cl->topic)) < 0) {
 		return -1;
 	}
+	cl->topic_per_msg = o->topic != NULL && (cl->role & ROLE_PUB) &&
+	    !(cl->role & ROLE_SUB) && strstr(o->topic, "%rand") != NULL;
 	/* -L total limit, shared out between publishers. */
 	if (o->limit != 0 && (cl->role & ROLE_PUB)) {
 		uint64_t n = run->npubs;

@@ -2,8 +2,9 @@
  * template.c - topic and client id templates of starling-bench:
  * bench_template_expand() and bench_template_is_static().
  *
- * A template is expanded once per client (or per message when it draws
- * random numbers), by whichever worker thread owns that client; the only
+ * A template is expanded once per client (for a publisher whose topic
+ * draws random numbers, once per message: bench/client.c), by whichever
+ * worker thread owns that client; the only
  * state is the caller's random generator *rng, so nothing here is shared.
  *
  * Recognised sequences, matched at each '%' in this order:

@@ -141,7 +141,8 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 		o.retain_handling = e.retain_handling;
 		o.sub_id = sub_id;
 		ok = remember(s, &e.filter, &o, shared == 1, &is_new) != NULL;
-		if (ok && broker_trie_add(l->b->trie, filter.ptr, filter.len,
+		if (ok && (is_new ? broker_trie_add_new : broker_trie_add)(
+			      l->b->trie, filter.ptr, filter.len,
 			      shared == 1 ? group.ptr : NULL, group.len, s,
 			      &o) < 0) {
 			if (is_new) {

@@ -184,6 +184,13 @@ int broker_trie_add(struct broker_trie *t, const uint8_t *filter,
     size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
     const struct broker_subopts *o);
 
+/* broker_trie_add() for a subscription s is known not to have (its own
+ * list says so): no scan of the filter's other subscribers, which matters
+ * when thousands of sessions share one filter.  0 or -1 ENOMEM. */
+int broker_trie_add_new(struct broker_trie *t, const uint8_t *filter,
+    size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
+    const struct broker_subopts *o);
+
 /* Removes s's subscription; returns 0, or -1 if there was none.  Drops
  * the reference the subscription held. */
 int broker_trie_remove(struct broker_trie *t, const uint8_t *filter,

@@ -766,7 +766,7 @@ rec_sub(void *arg, const struct storage_session *ss,
 	x->o = o;
 	x->next = s->subs;
 	s->subs = x;
-	if (broker_trie_add(r->b->trie, f.ptr, f.len,
+	if (broker_trie_add_new(r->b->trie, f.ptr, f.len,
 		shared == 1 ? g.ptr : NULL, g.len, s, &o) < 0) {
 		return -1;
 	}

@@ -194,10 +194,10 @@ group_find(struct node *n, const uint8_t *g, size_t glen)
 	return NULL;
 }
 
-int
-broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
+static int
+add(struct broker_trie *t, const uint8_t *filter, size_t flen,
     const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o)
+    const struct broker_subopts *o, bool check)
 {
 	struct shard *sh = shard_of_filter(t, filter, flen);
 	struct subentry **list, *e;
@@ -228,9 +228,11 @@ broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
 	} else {
 		list = &n->subs;
 	}
-	for (e = *list; e != NULL; e = e->next) {
+	/* A repeated SUBSCRIBE replaces.  The scan is O(subscribers of the
+	 * filter); callers that know s is not among them skip it. */
+	for (e = check ? *list : NULL; e != NULL; e = e->next) {
 		if (e->s == s) {
-			e->o = *o; /* a repeated SUBSCRIBE replaces */
+			e->o = *o;
 			rc = 1;
 			goto out;
 		}
@@ -252,6 +254,22 @@ broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
 out:
 	pthread_rwlock_unlock(&sh->lock);
 	return rc;
+}
+
+int
+broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
+    const uint8_t *group, size_t glen, struct broker_session *s,
+    const struct broker_subopts *o)
+{
+	return add(t, filter, flen, group, glen, s, o, true);
+}
+
+int
+broker_trie_add_new(struct broker_trie *t, const uint8_t *filter,
+    size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
+    const struct broker_subopts *o)
+{
+	return add(t, filter, flen, group, glen, s, o, false);
 }
 
 int

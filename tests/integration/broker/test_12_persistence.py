@@ -436,6 +436,9 @@ class DiskFullTest(unittest.TestCase):
         durable.disconnect()
         live = self.client(4)
         live.subscribe(topic, 1)
+        # Everything written so far is committed once this PUBACK (held
+        # for its own commit; commits are in order) arrives.
+        self.client(4).publish(uniq("sync"), b"s", 1, retain=True)
         filler = self.fill()
 
         # The batch that fails: its publisher is disconnected (0x80).

@@ -828,6 +828,47 @@ trie_shared_group_on_wildcard_filter_skips_dollar_topics(void **state)
 /* ------------------------------------------------------------------ */
 /* Many siblings and pruning                                            */
 
+/* add_new skips the duplicate scan: 5,000 sessions on one filter (plain
+ * and in a shared group) are all matched once, and removed cleanly. */
+static void
+trie_add_new_many_sessions_on_one_filter(void **state)
+{
+	enum { N = 5000 };
+	struct broker_trie *t = broker_trie_new();
+	struct broker_session **ss = calloc(N, sizeof(*ss));
+	struct broker_targets ts = { 0 };
+	char id[32];
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(ss);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		ss[i] = sess(id);
+		assert_int_equal(broker_trie_add_new(t, U8("a/+"), 3, NULL, 0,
+				     ss[i], &qos1), 0);
+		assert_int_equal(broker_trie_add_new(t, U8("a/b"), 3, U8("g"),
+				     1, ss[i], &qos1), 0);
+	}
+	assert_int_equal(broker_trie_count(t), 2 * N);
+	/* Every plain subscriber once, plus one member of the group. */
+	assert_int_equal(match(t, "a/b", &ts), N + 1);
+	release(&ts);
+	/* A repeated add through the checking path still replaces. */
+	assert_int_equal(add(t, "a/+", ss[7], &qos1), 1);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(rm(t, "a/+", ss[i]), 0);
+		assert_int_equal(rm_g(t, "a/b", "g", ss[i]), 0);
+		assert_int_equal(ss[i]->refs, 1);
+		broker_session_unref(ss[i]);
+	}
+	assert_int_equal(broker_trie_count(t), 0);
+	assert_int_equal(match(t, "a/b", &ts), 0);
+	broker_targets_fini(&ts);
+	free(ss);
+	broker_trie_free(t);
+}
+
 static void
 trie_100000_siblings_grow_and_empty_the_level_table(void **state)
 {
@@ -1287,6 +1328,7 @@ main(void)
 		T(trie_shared_add_again_replaces_without_a_new_reference),
 		T(trie_shared_removal_keeps_others_and_last_ends_group),
 		T(trie_shared_group_on_wildcard_filter_skips_dollar_topics),
+		T(trie_add_new_many_sessions_on_one_filter),
 		T(trie_100000_siblings_grow_and_empty_the_level_table),
 		T(trie_removing_everything_prunes_every_node),
 		T(trie_concurrent_matching_while_adding_and_removing),
