@@ -139,8 +139,10 @@ broker__conn_feed(struct broker_conn *c, const uint8_t *p, size_t left)
 		if (rc < 0) {
 			atomic_fetch_add_explicit(&l->bad_input, 1,
 			    memory_order_relaxed);
+			char peer[BROKER_PEER_LEN];
 			LOG_NOTICE("Bad packet from %s (%s): %s.",
-			    c->s ? c->s->id : "new client", c->peer,
+			    c->s ? c->s->id : "new client",
+			    broker__conn_peer(c, peer, sizeof(peer)),
 			    proto_strerror(rc));
 			broker__conn_reject(c, rc);
 			return;

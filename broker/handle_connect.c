@@ -31,7 +31,9 @@ refuse(struct broker_conn *c, uint8_t reason, const char *why)
 	c->state = CONN_ACTIVE; /* allow the send; close flushes it */
 	broker__conn_send(c, &r);
 	c->version = 0;         /* no DISCONNECT after a CONNACK refusal */
-	LOG_NOTICE("Refused connection from %s: %s.", c->peer, why);
+	char peer[BROKER_PEER_LEN];
+	LOG_NOTICE("Refused connection from %s: %s.",
+	    broker__conn_peer(c, peer, sizeof(peer)), why);
 	broker__conn_close(c, -1, NULL);
 }
 
@@ -158,8 +160,9 @@ attach(struct broker_conn *c, struct broker_session *s, bool present,
 	}
 	broker__conn_send(c, &r);
 	if (cfg->connection_messages) {
+		char peer[BROKER_PEER_LEN];
 		LOG_NOTICE("New client connected from %s as %s (p%u, c%u, k%u).",
-		    c->peer, s->id, c->version, k->clean_start ? 1 : 0,
+		    broker__conn_peer(c, peer, sizeof(peer)), s->id, c->version, k->clean_start ? 1 : 0,
 		    c->keepalive);
 	}
 	if (present) {

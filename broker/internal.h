@@ -298,43 +298,45 @@ struct broker_sub {
 };
 
 struct broker_session {
+	/* Fields ordered to leave no padding: one of these per session. */
 	_Atomic uint32_t refs;
 	_Atomic int owner;        /* index of the owning loop */
-	char *id;
+	char *id;                 /* in the same allocation, after it */
 	size_t id_len;
 	struct broker_conn *conn; /* NULL while offline */
 	uint8_t version;
 	bool clean;               /* clean session / clean start */
 	bool registered;          /* in the registry */
 	bool stored;              /* has a record on disk (owner loop) */
-	_Atomic bool durable;     /* persistence on and expiry > 0: QoS 1/2
-				     messages to it are stored first; read
-				     by publishers' loops */
 	uint32_t expiry;          /* Session Expiry Interval, s */
 	uint64_t offline_since;   /* loop clock, ticks */
 	struct broker_wheel_entry expiry_timer;
 	struct broker_sub *subs;
-	uint32_t sub_seq;         /* last broker_sub.seq given */
 	/* Outgoing: in-flight first, then queued, in order. */
 	struct broker_delivery *out_head, *out_tail;
+	uint64_t inflight_bytes;  /* payload bytes in flight
+				     (max_inflight_bytes) */
+	uint64_t queued_bytes;
 	uint32_t inflight;        /* deliveries in a WAIT_* state */
-	uint64_t inflight_bytes;  /* their payload bytes (max_inflight_bytes) */
 	uint32_t queued;          /* deliveries in DLV_QUEUED */
 	_Atomic uint32_t queued_hint; /* copy of queued that other loops may
 					 read, for publisher back-pressure */
 	_Atomic uint32_t in_transit;  /* deliveries in an inbox towards it */
-	uint64_t queued_bytes;
+	uint32_t sub_seq;         /* last broker_sub.seq given */
+	uint32_t max_packet;      /* the client's Maximum Packet Size */
 	uint16_t next_pid;
 	uint16_t recv_max;        /* the client's Receive Maximum */
-	uint32_t max_packet;      /* the client's Maximum Packet Size */
+	_Atomic bool durable;     /* persistence on and expiry > 0: QoS 1/2
+				     messages to it are stored first; read
+				     by publishers' loops */
 	/* Incoming QoS 2 packet identifiers awaiting PUBREL (bitmap). */
-	uint64_t *qos2_in;
 	uint32_t qos2_count;
+	uint64_t *qos2_in;
 	/* Will (stored until the connection ends). */
 	struct broker_msg *will;
-	uint32_t will_delay;
 	struct broker_wheel_entry will_timer;
-	uint64_t dropped;         /* messages dropped for this session */
+	uint32_t will_delay;
+	uint32_t dropped;         /* messages dropped for this session */
 };
 
 /* Finds or creates the session for client id on loop l, taking it over
@@ -360,6 +362,7 @@ struct broker_oalias {
 #define BROKER_OUT_ALIASES 64
 
 struct broker_conn {
+	/* Ordered to leave no padding: one of these per connection. */
 	uv_tcp_t tcp;
 	struct broker_loop *loop;
 	struct broker_conn *next_dirty;
@@ -367,6 +370,26 @@ struct broker_conn {
 	struct proto_reader rd;
 	struct broker_session *s;
 	struct broker_wheel_entry ka; /* keepalive / connect deadline */
+	struct broker_conn *next_throttled;
+	uint8_t **aliases;     /* client->server topic aliases */
+	uint16_t *alias_len;
+	struct broker_oalias *oalias; /* hash table, 2 * BROKER_OUT_ALIASES */
+	uint64_t last_rx;      /* loop clock, ticks */
+	uint8_t *obuf;         /* filling (NULL when empty) */
+	uint8_t *wbuf;         /* being written (NULL when not writing) */
+	uint32_t olen, ocap;
+	uint32_t wlen, wcap;
+	void *pending;         /* handle_connect.c: CONNECT awaiting session */
+	uint8_t *stash;        /* bytes read while paused */
+	struct broker_holds *holds; /* persist.c: output waiting for a
+				       commit (NULL: none yet) */
+	struct broker_conn *next_held;
+	uint32_t stash_len;
+	uint16_t keepalive;
+	uint16_t listener;
+	uint16_t alias_max;    /* Topic Alias Maximum we granted */
+	uint16_t oalias_max;   /* server->client: aliases we may use */
+	uint16_t oalias_n;     /* ... and have assigned */
 	uint8_t state;
 	uint8_t version;
 	bool dirty;
@@ -377,31 +400,9 @@ struct broker_conn {
 	bool dead;             /* closed while adopt_pending or throttled */
 	bool throttled;        /* reading paused by back-pressure */
 	bool linger;           /* closing once queued bytes are written */
-	struct broker_conn *next_throttled;
 	bool will_suppressed;  /* normal DISCONNECT received */
 	bool takeover;         /* closed because the session moved */
-	uint16_t keepalive;
-	uint16_t listener;
-	uint16_t alias_max;    /* Topic Alias Maximum we granted */
-	uint8_t **aliases;     /* client->server topic aliases */
-	uint16_t *alias_len;
-	uint16_t oalias_max;   /* server->client: aliases we may use */
-	uint16_t oalias_n;     /* ... and have assigned */
-	struct broker_oalias *oalias; /* hash table, 2 * BROKER_OUT_ALIASES */
-	uint64_t last_rx;      /* loop clock, ticks */
-	uint8_t *obuf;         /* filling */
-	size_t olen, ocap;
-	uint8_t *wbuf;         /* being written */
-	size_t wlen, wcap;
-	uv_write_t wreq;
-	void *pending;         /* handle_connect.c: CONNECT awaiting session */
-	uint8_t *stash;        /* bytes read while paused */
-	size_t stash_len;
-	struct broker_holds *holds; /* persist.c: output waiting for a
-				       commit (NULL: none yet) */
-	struct broker_conn *next_held;
-	bool in_held;
-	char peer[64];
+	bool in_held;          /* in its loop's list of held connections */
 };
 
 /* Output of a connection that waits for storage commits: bytes from
@@ -671,6 +672,9 @@ int broker__persist_dump(const char *dir);
 
 /* loop.c */
 void broker__conn_mark_dirty(struct broker_conn *c);
+/* The client's address and port, for log lines ("?" if unknown). */
+#define BROKER_PEER_LEN 64
+const char *broker__conn_peer(struct broker_conn *c, char *buf, size_t len);
 
 /* sys.c */
 void broker__sys_tick(struct broker_loop *l);

@@ -157,24 +157,26 @@ start_write(struct broker_conn *c)
 	if (c->writing || n == 0) {
 		return;
 	}
+	/* The write request lives only while a write is in flight: an idle
+	 * connection keeps neither it nor any buffer. */
+	uv_write_t *req = malloc(sizeof(*req));
+	if (req == NULL) {
+		return; /* next turn */
+	}
 	if (n == c->olen) {
-		uint8_t *t = c->wbuf;
-		size_t tc = c->wcap;
+		/* wbuf is free (released when the last write ended). */
 		c->wbuf = c->obuf;
 		c->wcap = c->ocap;
 		c->wlen = c->olen;
-		c->obuf = t;
-		c->ocap = tc;
+		c->obuf = NULL;
+		c->ocap = 0;
 		c->olen = 0;
 	} else {
-		if (c->wcap < n) {
-			uint8_t *nb = realloc(c->wbuf, n);
-			if (nb == NULL) {
-				return; /* next turn */
-			}
-			c->wbuf = nb;
-			c->wcap = n;
+		if ((c->wbuf = malloc(n)) == NULL) {
+			free(req);
+			return; /* next turn */
 		}
+		c->wcap = n;
 		memcpy(c->wbuf, c->obuf, n);
 		memmove(c->obuf, c->obuf + n, c->olen - n);
 		c->wlen = n;
@@ -182,9 +184,12 @@ start_write(struct broker_conn *c)
 	}
 	broker__persist_wrote(c, n);
 	b = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) == 0) {
+	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_write) == 0) {
 		c->writing = true;
-	} else if (c->linger) {
+		return;
+	}
+	free(req);
+	if (c->linger) {
 		finish_close(c);
 	} else {
 		broker__conn_close(c, -1, "write failed");
@@ -197,6 +202,29 @@ flush(struct broker_conn *c)
 	if (c->state != CONN_CLOSING) {
 		start_write(c);
 	}
+}
+
+const char *
+broker__conn_peer(struct broker_conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+
+	snprintf(buf, len, "?");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) != 0) {
+		return buf;
+	}
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		uv_ip4_name(in, host, sizeof(host));
+		snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		uv_ip6_name(in6, host, sizeof(host));
+		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	}
+	return buf;
 }
 
 void
@@ -236,8 +264,12 @@ on_write(uv_write_t *req, int status)
 {
 	struct broker_conn *c = req->handle->data;
 
+	free(req);
 	c->writing = false;
 	c->wlen = 0;
+	free(c->wbuf);
+	c->wbuf = NULL;
+	c->wcap = 0;
 	if (c->linger) {
 		/* Closing: send what is left, then close. */
 		if (status == 0 && c->olen > 0) {
@@ -364,7 +396,9 @@ broker__conn_close(struct broker_conn *c, int reason, const char *why)
 	if (why != NULL && c->s != NULL && l->b->cfg->connection_messages) {
 		LOG_NOTICE("Client %s disconnected: %s.", c->s->id, why);
 	} else if (why != NULL && c->s == NULL) {
-		LOG_INFO("Connection from %s closed: %s.", c->peer, why);
+		char peer[BROKER_PEER_LEN];
+		LOG_INFO("Connection from %s closed: %s.",
+		    broker__conn_peer(c, peer, sizeof(peer)), why);
 	}
 	broker_wheel_del(&c->ka);
 	if (c->s != NULL) {
@@ -495,22 +529,6 @@ on_connection(uv_stream_t *server, int status)
 		atomic_fetch_add_explicit(&b->listener_conns[li], 1,
 		    memory_order_relaxed);
 		c->counted = true;
-	}
-	struct sockaddr_storage ss;
-	int sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			uv_ip4_name(in, host, sizeof(host));
-			snprintf(c->peer, sizeof(c->peer), "%s:%u", host,
-			    ntohs(in->sin_port));
-		} else {
-			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			uv_ip6_name(in6, host, sizeof(host));
-			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
-			    ntohs(in6->sin6_port));
-		}
 	}
 	if (b->cfg->set_tcp_nodelay) {
 		uv_tcp_nodelay(&c->tcp, 1);

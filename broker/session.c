@@ -71,20 +71,20 @@ broker_session_unref(struct broker_session *s)
 	}
 	broker_msg_unref(s->will);
 	free(s->qos2_in);
-	free(s->id);
 	free(s);
 }
 
 struct broker_session *
 broker__session_new(struct broker *b, const char *id, size_t id_len, int owner)
 {
-	struct broker_session *s = calloc(1, sizeof(*s));
+	/* The id lives in the same allocation: one block per session. */
+	struct broker_session *s = calloc(1, sizeof(*s) + id_len + 1);
 
 	(void)b;
-	if (s == NULL || (s->id = malloc(id_len + 1)) == NULL) {
-		free(s);
+	if (s == NULL) {
 		return NULL;
 	}
+	s->id = (char *)(s + 1);
 	memcpy(s->id, id, id_len);
 	s->id[id_len] = '\0';
 	s->id_len = id_len;
