@@ -162,53 +162,69 @@ broker__conn_feed(struct broker_conn *c, const uint8_t *p, size_t left)
 int
 broker__conn_stash(struct broker_conn *c, const uint8_t *p, size_t n)
 {
-	uint8_t *ns = realloc(c->stash, c->stash_len + n);
+	struct broker_conn_x *x = broker__conn_x(c);
+	uint8_t *ns;
 
-	if (ns == NULL) {
+	if (x == NULL || (ns = realloc(x->stash, x->stash_len + n)) == NULL) {
 		return -1;
 	}
-	memcpy(ns + c->stash_len, p, n);
-	c->stash = ns;
-	c->stash_len += n;
+	memcpy(ns + x->stash_len, p, n);
+	x->stash = ns;
+	x->stash_len += n;
 	return 0;
 }
 
 void
 broker__conn_resume(struct broker_conn *c)
 {
-	uint8_t *st = c->stash;
-	size_t left = c->stash_len;
+	uint8_t *st = c->x != NULL ? c->x->stash : NULL;
+	size_t left = c->x != NULL ? c->x->stash_len : 0;
 	const uint8_t *p = st;
 
-	c->stash = NULL;
-	c->stash_len = 0;
+	if (c->x != NULL) {
+		c->x->stash = NULL;
+		c->x->stash_len = 0;
+	}
 	c->paused = false;
 	/* Feeding the stash may stash its own rest again (throttled). */
 	broker__conn_feed(c, p, left);
 	free(st);
 }
 
-void
-broker__conn_free_aliases(struct broker_conn *c)
+struct broker_conn_x *
+broker__conn_x(struct broker_conn *c)
 {
-	if (c->aliases != NULL) {
+	if (c->x == NULL) {
+		c->x = calloc(1, sizeof(*c->x));
+	}
+	return c->x;
+}
+
+void
+broker__conn_free_x(struct broker_conn *c)
+{
+	struct broker_conn_x *x = c->x;
+
+	if (x == NULL) {
+		return;
+	}
+	if (x->aliases != NULL) {
 		for (uint32_t i = 0; i <= c->alias_max; i++) {
-			free(c->aliases[i]);
+			free(x->aliases[i]);
 		}
 	}
-	free(c->aliases);
-	free(c->alias_len);
-	if (c->oalias != NULL) {
+	free(x->aliases);
+	free(x->alias_len);
+	if (x->oalias != NULL) {
 		for (uint32_t i = 0; i < 2 * BROKER_OUT_ALIASES; i++) {
-			free(c->oalias[i].topic);
+			free(x->oalias[i].topic);
 		}
-		free(c->oalias);
-		c->oalias = NULL;
+		free(x->oalias);
 	}
-	free(c->stash);
-	c->aliases = NULL;
-	c->alias_len = NULL;
-	c->stash = NULL;
+	free(x->stash);
+	broker__connect_pending_free(x->pending);
+	free(x);
+	c->x = NULL;
 }
 
 #define CONTAINER(p, type, field) \
@@ -252,9 +268,8 @@ broker__wheel_fire(struct broker_wheel_entry *e, void *arg)
 		return;
 	}
 	case WHEEL_WILL: {
-		struct broker_session *s =
-		    CONTAINER(e, struct broker_session, will_timer);
-		broker__publish_will(l, s);
+		struct broker_will *w = CONTAINER(e, struct broker_will, timer);
+		broker__publish_will(l, w->s);
 		return;
 	}
 	case WHEEL_EXPIRY: {
@@ -302,7 +317,9 @@ broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it)
 			    PROTO_RC_SESSION_TAKEN_OVER, "session taken over");
 		}
 		broker_wheel_del(&s->expiry_timer);
-		broker_wheel_del(&s->will_timer);
+		if (s->will != NULL) {
+			broker_wheel_del(&s->will->timer);
+		}
 		/* What this loop stored for s goes to the writer before
 		 * anything the next owner stores. */
 		broker__persist_flush(l);

@@ -98,11 +98,10 @@ attach(struct broker_conn *c, struct broker_session *s, bool present,
 
 	/* A resumed session cancels a delayed will of its last
 	 * connection [MQTT-3.1.3-9]. */
-	broker_wheel_del(&s->will_timer);
 	broker_wheel_del(&s->expiry_timer);
-	broker_msg_unref(s->will);
-	s->will = will;
-	s->will_delay = will_delay;
+	if (broker__session_set_will(s, will, will_delay) != 0) {
+		LOG_WARN("Out of memory: the will of %s is dropped.", s->id);
+	}
 	setup_session(c, s, k);
 	s->conn = c;
 	c->s = broker_session_ref(s);
@@ -182,15 +181,26 @@ struct pending_connect {
 };
 
 void
+broker__connect_pending_free(void *pending)
+{
+	struct pending_connect *pc = pending;
+
+	if (pc != NULL) {
+		broker_msg_unref(pc->will);
+		free(pc);
+	}
+}
+
+void
 broker__connect_adopted(struct broker_conn *c, struct broker_session *s,
     bool clean)
 {
 	struct broker_loop *l = c->loop;
 	struct broker *b = l->b;
-	struct pending_connect *pc = c->pending;
+	struct pending_connect *pc = c->x->pending;
 	bool present = !clean;
 
-	c->pending = NULL;
+	c->x->pending = NULL;
 	/* The session may have ended on its way here: register it again
 	 * unless a new one took its id meanwhile. */
 	if (!s->registered) {
@@ -328,7 +338,7 @@ broker__handle_connect(struct broker_conn *c, const struct proto_packet *p)
 
 	struct pending_connect *pc = calloc(1, sizeof(*pc));
 	struct broker_inbox_item *it = calloc(1, sizeof(*it));
-	if (pc == NULL || it == NULL) {
+	if (pc == NULL || it == NULL || broker__conn_x(c) == NULL) {
 		free(pc);
 		free(it);
 		broker_session_unref(s);
@@ -344,7 +354,7 @@ broker__handle_connect(struct broker_conn *c, const struct proto_packet *p)
 	if (has_assigned) {
 		memcpy(pc->assigned, assigned, sizeof(pc->assigned));
 	}
-	c->pending = pc;
+	c->x->pending = pc;
 	c->paused = true;
 	c->adopt_pending = true;
 	uv_read_stop((uv_stream_t *)&c->tcp);

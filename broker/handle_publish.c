@@ -214,11 +214,15 @@ resolve_topic(struct broker_conn *c, const struct proto_publish *p,
 	if (a == 0 || a > c->alias_max) {
 		return PROTO_RC_TOPIC_ALIAS_INVALID;
 	}
-	if (c->aliases == NULL) {
-		c->aliases = calloc((size_t)c->alias_max + 1, sizeof(*c->aliases));
-		c->alias_len = calloc((size_t)c->alias_max + 1,
-		    sizeof(*c->alias_len));
-		if (c->aliases == NULL || c->alias_len == NULL) {
+	struct broker_conn_x *x = broker__conn_x(c);
+	if (x == NULL) {
+		return PROTO_RC_UNSPECIFIED;
+	}
+	if (x->aliases == NULL) {
+		x->aliases = calloc((size_t)c->alias_max + 1, sizeof(*x->aliases));
+		x->alias_len = calloc((size_t)c->alias_max + 1,
+		    sizeof(*x->alias_len));
+		if (x->aliases == NULL || x->alias_len == NULL) {
 			return PROTO_RC_UNSPECIFIED;
 		}
 	}
@@ -228,17 +232,17 @@ resolve_topic(struct broker_conn *c, const struct proto_publish *p,
 			return PROTO_RC_UNSPECIFIED;
 		}
 		memcpy(copy, p->topic.ptr, p->topic.len);
-		free(c->aliases[a]);
-		c->aliases[a] = copy;
-		c->alias_len[a] = (uint16_t)p->topic.len;
+		free(x->aliases[a]);
+		x->aliases[a] = copy;
+		x->alias_len[a] = (uint16_t)p->topic.len;
 		return 0;
 	}
-	if (c->aliases[a] == NULL) {
+	if (x->aliases[a] == NULL) {
 		/* An alias nobody set [MQTT-3.3.4-?]: protocol error. */
 		return PROTO_RC_PROTOCOL_ERROR;
 	}
-	*t = c->aliases[a];
-	*tl = c->alias_len[a];
+	*t = x->aliases[a];
+	*tl = x->alias_len[a];
 	return 0;
 }
 

@@ -301,8 +301,6 @@ struct broker_session {
 	/* Fields ordered to leave no padding: one of these per session. */
 	_Atomic uint32_t refs;
 	_Atomic int owner;        /* index of the owning loop */
-	char *id;                 /* in the same allocation, after it */
-	size_t id_len;
 	struct broker_conn *conn; /* NULL while offline */
 	uint8_t version;
 	bool clean;               /* clean session / clean start */
@@ -326,17 +324,25 @@ struct broker_session {
 	uint32_t max_packet;      /* the client's Maximum Packet Size */
 	uint16_t next_pid;
 	uint16_t recv_max;        /* the client's Receive Maximum */
+	uint16_t id_len;          /* client ids are at most 65535 bytes */
 	_Atomic bool durable;     /* persistence on and expiry > 0: QoS 1/2
 				     messages to it are stored first; read
 				     by publishers' loops */
 	/* Incoming QoS 2 packet identifiers awaiting PUBREL (bitmap). */
 	uint32_t qos2_count;
-	uint64_t *qos2_in;
-	/* Will (stored until the connection ends). */
-	struct broker_msg *will;
-	struct broker_wheel_entry will_timer;
-	uint32_t will_delay;
 	uint32_t dropped;         /* messages dropped for this session */
+	uint64_t *qos2_in;
+	struct broker_will *will; /* NULL: none (most sessions) */
+	char id[];                /* the client id, NUL-terminated, in the
+				     session's own allocation */
+};
+
+/* A session's will, kept apart because most sessions have none. */
+struct broker_will {
+	struct broker_wheel_entry timer; /* Will Delay Interval */
+	struct broker_session *s;        /* its session (not a reference) */
+	struct broker_msg *m;
+	uint32_t delay;                  /* seconds */
 };
 
 /* Finds or creates the session for client id on loop l, taking it over
@@ -362,7 +368,8 @@ struct broker_oalias {
 #define BROKER_OUT_ALIASES 64
 
 struct broker_conn {
-	/* Ordered to leave no padding: one of these per connection. */
+	/* Ordered to leave no padding, flags as bits: one of these per
+	 * connection. */
 	uv_tcp_t tcp;
 	struct broker_loop *loop;
 	struct broker_conn *next_dirty;
@@ -371,44 +378,53 @@ struct broker_conn {
 	struct broker_session *s;
 	struct broker_wheel_entry ka; /* keepalive / connect deadline */
 	struct broker_conn *next_throttled;
-	uint8_t **aliases;     /* client->server topic aliases */
-	uint16_t *alias_len;
-	struct broker_oalias *oalias; /* hash table, 2 * BROKER_OUT_ALIASES */
+	struct broker_conn_x *x; /* what only some connections need, or
+				    NULL (broker__conn_x()) */
 	uint64_t last_rx;      /* loop clock, ticks */
 	uint8_t *obuf;         /* filling (NULL when empty) */
 	uint8_t *wbuf;         /* being written (NULL when not writing) */
 	uint32_t olen, ocap;
 	uint32_t wlen, wcap;
-	void *pending;         /* handle_connect.c: CONNECT awaiting session */
-	uint8_t *stash;        /* bytes read while paused */
 	struct broker_holds *holds; /* persist.c: output waiting for a
 				       commit (NULL: none yet) */
-	struct broker_conn *next_held;
-	uint32_t stash_len;
 	uint16_t keepalive;
 	uint16_t listener;
 	uint16_t alias_max;    /* Topic Alias Maximum we granted */
 	uint16_t oalias_max;   /* server->client: aliases we may use */
 	uint16_t oalias_n;     /* ... and have assigned */
+	uint16_t ohint;        /* size of the last write in 512-byte units:
+				  where the next fill buffer starts */
 	uint8_t state;
 	uint8_t version;
-	bool dirty;
-	bool writing;
-	bool counted;          /* in listener_conns */
-	bool paused;           /* waiting for its session (INBOX_ADOPT) */
-	bool adopt_pending;    /* a session is on its way to this conn */
-	bool dead;             /* closed while adopt_pending or throttled */
-	bool throttled;        /* reading paused by back-pressure */
-	bool linger;           /* closing once queued bytes are written */
-	bool will_suppressed;  /* normal DISCONNECT received */
-	bool takeover;         /* closed because the session moved */
-	bool in_held;          /* in its loop's list of held connections */
+	bool dirty : 1;
+	bool writing : 1;
+	bool counted : 1;          /* in listener_conns */
+	bool paused : 1;           /* waiting for its session (INBOX_ADOPT) */
+	bool adopt_pending : 1;    /* a session is on its way to this conn */
+	bool dead : 1;             /* closed while adopt_pending or throttled */
+	bool throttled : 1;        /* reading paused by back-pressure */
+	bool linger : 1;           /* closing once queued bytes are written */
+	bool will_suppressed : 1;  /* normal DISCONNECT received */
+	bool takeover : 1;         /* closed because the session moved */
+};
+
+/* The parts of a connection that only some connections use, allocated
+ * on first use so that an idle device costs less. */
+struct broker_conn_x {
+	uint8_t **aliases;     /* client->server topic aliases */
+	uint16_t *alias_len;
+	struct broker_oalias *oalias; /* hash table, 2 * BROKER_OUT_ALIASES */
+	void *pending;         /* handle_connect.c: CONNECT awaiting session */
+	uint8_t *stash;        /* bytes read while paused or throttled */
+	size_t stash_len;
 };
 
 /* Output of a connection that waits for storage commits: bytes from
  * v[i].off on may not be written before batch v[i].seq has committed. */
 #define BROKER_HOLDS 8
 struct broker_holds {
+	struct broker_conn *next;   /* the loop's list of held connections */
+	bool listed;                /* in that list */
 	uint32_t n;
 	struct {
 		uint64_t seq;
@@ -563,7 +579,10 @@ int broker__conn_stash(struct broker_conn *c, const uint8_t *p, size_t n);
 void broker__conn_feed(struct broker_conn *c, const uint8_t *p, size_t left);
 /* Replays stashed bytes and resumes reading (after INBOX_ADOPT). */
 void broker__conn_resume(struct broker_conn *c);
-void broker__conn_free_aliases(struct broker_conn *c);
+/* c's broker_conn_x, made on first use; NULL on ENOMEM. */
+struct broker_conn_x *broker__conn_x(struct broker_conn *c);
+/* Frees c->x and what it holds. */
+void broker__conn_free_x(struct broker_conn *c);
 void broker__wheel_fire(struct broker_wheel_entry *e, void *arg);
 void broker__inbox_handle(struct broker_loop *l, struct broker_inbox_item *it);
 
@@ -574,6 +593,8 @@ void broker__connect_finish(struct broker_conn *c, bool present);
 /* The session s arrived from another loop for the paused connection c. */
 void broker__connect_adopted(struct broker_conn *c, struct broker_session *s,
     bool clean);
+/* Frees a CONNECT that waited for its session (the connection closed). */
+void broker__connect_pending_free(void *pending);
 
 /* handle_publish.c */
 void broker__handle_publish(struct broker_conn *c, const struct proto_packet *p);
@@ -617,6 +638,10 @@ void broker__session_end(struct broker_loop *l, struct broker_session *s);
 /* Drops every subscription and queued message of s (clean start). */
 void broker__session_clear(struct broker_loop *l, struct broker_session *s);
 void broker__publish_will(struct broker_loop *l, struct broker_session *s);
+/* Replaces s's will with m (NULL: none; m's reference passes), delayed by
+ * delay seconds.  0, or -1 on ENOMEM (m is dropped). */
+int broker__session_set_will(struct broker_session *s, struct broker_msg *m,
+    uint32_t delay);
 /* Registry, under b->sessions_mu. */
 struct broker_session *broker__registry_find(struct broker *b, const char *id,
     size_t len);

@@ -86,7 +86,10 @@ uint8_t *
 broker__conn_reserve(struct broker_conn *c, size_t n)
 {
 	if (c->olen + n > c->ocap) {
-		size_t ncap = c->ocap ? c->ocap * 2 : 512;
+		/* A busy connection's buffer starts at the size its last
+		 * write had, so it is not regrown from 512 bytes every turn. */
+		size_t ncap = c->ocap ? (size_t)c->ocap * 2
+				      : 512 * (size_t)(c->ohint ? c->ohint : 1);
 		while (ncap < c->olen + n) {
 			ncap *= 2;
 		}
@@ -266,6 +269,7 @@ on_write(uv_write_t *req, int status)
 
 	free(req);
 	c->writing = false;
+	c->ohint = (uint16_t)(c->wcap / 512 < 128 ? c->wcap / 512 : 128);
 	c->wlen = 0;
 	free(c->wbuf);
 	c->wbuf = NULL;
@@ -311,7 +315,7 @@ on_unthrottle(uv_timer_t *t)
 		} else if (c->state == CONN_ACTIVE && !c->paused) {
 			/* The rest of the last read first; it may throttle the
 			 * connection again, and then reading waits. */
-			if (c->stash_len > 0) {
+			if (c->x != NULL && c->x->stash_len > 0) {
 				broker__conn_resume(c);
 			}
 			if (c->state == CONN_ACTIVE && !c->throttled &&
@@ -359,7 +363,7 @@ on_close(uv_handle_t *h)
 		c->next->prev = c->prev;
 	}
 	proto_reader_fini(&c->rd);
-	broker__conn_free_aliases(c);
+	broker__conn_free_x(c);
 	broker__persist_conn_gone(c);
 	free(c->obuf);
 	free(c->wbuf);

@@ -162,9 +162,9 @@ broker__persist_hold(struct broker_conn *c)
 	h->v[h->n].seq = l->open_seq;
 	h->v[h->n].off = (uint32_t)c->olen;
 	h->n++;
-	if (!c->in_held) {
-		c->in_held = true;
-		c->next_held = l->held;
+	if (!h->listed) {
+		h->listed = true;
+		h->next = l->held;
 		l->held = c;
 	}
 }
@@ -190,15 +190,15 @@ unhold(struct broker_conn *c)
 {
 	struct broker_conn **pp = &c->loop->held;
 
-	if (!c->in_held) {
+	if (c->holds == NULL || !c->holds->listed) {
 		return;
 	}
 	while (*pp != c) {
-		pp = &(*pp)->next_held;
+		pp = &(*pp)->holds->next;
 	}
-	*pp = c->next_held;
-	c->next_held = NULL;
-	c->in_held = false;
+	*pp = c->holds->next;
+	c->holds->next = NULL;
+	c->holds->listed = false;
 }
 
 void
@@ -317,7 +317,7 @@ broker__persist_committed(struct broker_loop *l, uint64_t seq, int err)
 		struct broker_holds *h = c->holds;
 		uint32_t k = 0;
 
-		next = c->next_held;
+		next = h->next;
 		while (k < h->n && h->v[k].seq <= seq) {
 			k++;
 		}
@@ -513,9 +513,9 @@ broker__persist_session(struct broker_loop *l, struct broker_session *s)
 	ss.disconnected_at = s->conn != NULL ? 0 : (uint64_t)time(NULL);
 	if (s->will != NULL) {
 		ss.has_will = true;
-		to_smsg(s->will, &ss.will);
+		to_smsg(s->will->m, &ss.will);
 		ss.will.id = 0;
-		ss.will_delay = s->will_delay;
+		ss.will_delay = s->will->delay;
 	}
 	op_failed(l, storage_batch_session_put(b, &ss));
 	s->stored = true;
@@ -725,8 +725,10 @@ rec_session(void *arg, const struct storage_session *ss)
 	if (ss->has_will) {
 		/* Its connection ended with the broker: the will is due
 		 * ([MQTT-3.1.2-8]), published once everything is back. */
-		s->will = from_smsg(&ss->will);
-		s->will_delay = 0;
+		if (broker__session_set_will(s, from_smsg(&ss->will), 0) !=
+		    0) {
+			return -1;
+		}
 	}
 	broker__persist_durable(r->l, s);
 	r->s = s;

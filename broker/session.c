@@ -69,7 +69,13 @@ broker_session_unref(struct broker_session *s)
 		free(sub->filter);
 		free(sub);
 	}
-	broker_msg_unref(s->will);
+	if (s->will != NULL) {
+		/* Not through broker__session_set_will(): at shutdown the
+		 * wheel its timer may sit in is no longer walked, and its
+		 * neighbours may be gone already. */
+		broker_msg_unref(s->will->m);
+		free(s->will);
+	}
 	free(s->qos2_in);
 	free(s);
 }
@@ -84,7 +90,6 @@ broker__session_new(struct broker *b, const char *id, size_t id_len, int owner)
 	if (s == NULL) {
 		return NULL;
 	}
-	s->id = (char *)(s + 1);
 	memcpy(s->id, id, id_len);
 	s->id[id_len] = '\0';
 	s->id_len = id_len;
@@ -92,7 +97,6 @@ broker__session_new(struct broker *b, const char *id, size_t id_len, int owner)
 	atomic_init(&s->owner, owner);
 	s->recv_max = 65535;
 	s->expiry_timer.kind = WHEEL_EXPIRY;
-	s->will_timer.kind = WHEEL_WILL;
 	return s;
 }
 
@@ -207,26 +211,29 @@ out_alias(struct broker_conn *c, const uint8_t *t, uint16_t len,
 	if (c->oalias_max == 0 || len == 0) {
 		return OA_NONE;
 	}
-	if (c->oalias == NULL &&
-	    (c->oalias = calloc(cap, sizeof(*c->oalias))) == NULL) {
+	struct broker_conn_x *x = broker__conn_x(c);
+	if (x == NULL || (x->oalias == NULL &&
+			     (x->oalias = calloc(cap, sizeof(*x->oalias))) ==
+				 NULL)) {
 		return OA_NONE;
 	}
-	for (i = broker__level_hash(t, len) & (cap - 1); c->oalias[i].topic;
+	struct broker_oalias *oa = x->oalias;
+	for (i = broker__level_hash(t, len) & (cap - 1); oa[i].topic;
 	    i = (i + 1) & (cap - 1)) {
-		if (c->oalias[i].len == len &&
-		    memcmp(c->oalias[i].topic, t, len) == 0) {
-			*alias = c->oalias[i].alias;
+		if (oa[i].len == len &&
+		    memcmp(oa[i].topic, t, len) == 0) {
+			*alias = oa[i].alias;
 			return OA_KNOWN;
 		}
 	}
 	if (c->oalias_n >= c->oalias_max ||
-	    (c->oalias[i].topic = malloc(len)) == NULL) {
+	    (oa[i].topic = malloc(len)) == NULL) {
 		return OA_NONE;
 	}
-	memcpy(c->oalias[i].topic, t, len);
-	c->oalias[i].len = len;
-	c->oalias[i].alias = ++c->oalias_n;
-	*alias = c->oalias[i].alias;
+	memcpy(oa[i].topic, t, len);
+	oa[i].len = len;
+	oa[i].alias = ++c->oalias_n;
+	*alias = oa[i].alias;
 	*slot = i;
 	return OA_NEW;
 }
@@ -237,8 +244,8 @@ out_alias(struct broker_conn *c, const uint8_t *t, uint16_t len,
 static void
 out_alias_undo(struct broker_conn *c, uint32_t i)
 {
-	free(c->oalias[i].topic);
-	c->oalias[i].topic = NULL;
+	free(c->x->oalias[i].topic);
+	c->x->oalias[i].topic = NULL;
 	c->oalias_n--;
 }
 
@@ -730,16 +737,44 @@ broker__session_end(struct broker_loop *l, struct broker_session *s)
 	pthread_mutex_unlock(&b->sessions_mu);
 }
 
+int
+broker__session_set_will(struct broker_session *s, struct broker_msg *m,
+    uint32_t delay)
+{
+	struct broker_will *w = s->will;
+
+	if (w != NULL) {
+		broker_wheel_del(&w->timer);
+		broker_msg_unref(w->m);
+		if (m == NULL) {
+			free(w);
+			s->will = NULL;
+			return 0;
+		}
+	} else if (m == NULL) {
+		return 0;
+	} else if ((w = calloc(1, sizeof(*w))) == NULL) {
+		broker_msg_unref(m);
+		return -1;
+	}
+	w->timer.kind = WHEEL_WILL;
+	w->s = s;
+	w->m = m;
+	w->delay = delay;
+	s->will = w;
+	return 0;
+}
+
 void
 broker__publish_will(struct broker_loop *l, struct broker_session *s)
 {
-	struct broker_msg *w = s->will;
+	struct broker_msg *w;
 
-	broker_wheel_del(&s->will_timer);
-	if (w == NULL) {
+	if (s->will == NULL) {
 		return;
 	}
-	s->will = NULL;
+	w = broker_msg_ref(s->will->m);
+	broker__session_set_will(s, NULL, 0);
 	broker__persist_msg_id(l, w);
 	if (w->retain && l->b->cfg->retain_available) {
 		broker_retain_put(l->b->retain, w);
@@ -776,20 +811,19 @@ broker__session_detach(struct broker_loop *l, struct broker_conn *c)
 	s->offline_since = broker__now_t(l);
 	atomic_fetch_sub_explicit(&l->clients, 1, memory_order_relaxed);
 	if (c->will_suppressed) {
-		broker_msg_unref(s->will);
-		s->will = NULL;
+		broker__session_set_will(s, NULL, 0);
 	}
 	/* The will goes now, or after its delay unless the session resumes
 	 * first; never later than the session's end [MQTT-3.1.3-9]. */
 	if (s->will != NULL) {
-		uint32_t delay = s->will_delay;
+		uint32_t delay = s->will->delay;
 		if (s->expiry < delay) {
 			delay = s->expiry;
 		}
 		if (delay == 0) {
 			broker__publish_will(l, s);
 		} else if (!c->takeover) {
-			broker_wheel_set(&l->wheel, &s->will_timer,
+			broker_wheel_set(&l->wheel, &s->will->timer,
 			    s->offline_since +
 				(uint64_t)delay * BROKER_TICKS_PER_S + 1);
 		}
