@@ -349,7 +349,8 @@ class PersistenceTest(BrokerTestCase):
         pub.publish(topic + "/2", b"two", 0, retain=True)
         pub.publish(topic + "/3", b"three", 1, retain=True)
         pub.publish(topic + "/3", b"", 1, retain=True)   # cleared
-        time.sleep(0.2)   # the QoS 0 one has no acknowledgement to wait for
+        # (The QoS 0 one is committed by now: commits are in order and
+        # the later PUBACKs waited for theirs.)
         self.restart()
         c = self.connected()
         c.subscribe(topic + "/#", 1)
@@ -361,7 +362,9 @@ class PersistenceTest(BrokerTestCase):
         w = self.client(4)
         w.connect(uniq("w"), clean=False, will={"topic": topic, "payload": b"gone", "qos": 1,
                                                  "retain": True})
-        time.sleep(0.2)
+        # The SUBACK waits for a commit that follows the session's (with
+        # its will): after it, the will is on disk.
+        w.subscribe(uniq("wsync"), 1)
         self.restart()
         c = self.connected()
         c.subscribe(topic, 1)
