@@ -244,14 +244,12 @@ broker__persist_flush(struct broker_loop *l)
 	l->outstanding++;
 	l->open_seq++;
 	l->batch_needed = l->batch_broken = false;
-	if (storage_submit(l->b->store, l->batch, on_done, it) != 0) {
-		/* Closing: the batch is gone. */
-		l->batch = NULL;
+	struct storage_batch *b = l->batch;
+	l->batch = NULL; /* submitted, or gone if the store is closing */
+	if (storage_submit(l->b->store, b, on_done, it) != 0) {
 		free(it);
 		broker__persist_committed(l, l->open_seq - 1, -ESHUTDOWN);
-		return;
 	}
-	l->batch = NULL;
 }
 
 void
