@@ -218,8 +218,7 @@ broker__connect_adopted(struct broker_conn *c, struct broker_session *s,
 	    pc->will, pc->will_delay, pc->has_assigned ? pc->assigned : NULL,
 	    pc->server_ka);
 	free(pc);
-	uv_read_start((uv_stream_t *)&c->tcp, broker__conn_alloc,
-	    broker__conn_read);
+	broker__conn_read_start(c);
 	broker__conn_resume(c);
 }
 

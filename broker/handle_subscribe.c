@@ -61,8 +61,10 @@ remember(struct broker_session *s, const struct proto_str *f,
 	return x;
 }
 
+/* Drops sub f from the session's list; true if it was there, with its
+ * trie entry in *tentry. */
 static bool
-forget(struct broker_session *s, const struct proto_str *f)
+forget(struct broker_session *s, const struct proto_str *f, void **tentry)
 {
 	for (struct broker_sub **pp = &s->subs; *pp != NULL; pp = &(*pp)->next) {
 		struct broker_sub *x = *pp;
@@ -75,6 +77,7 @@ forget(struct broker_session *s, const struct proto_str *f)
 					d->share = NULL;
 				}
 			}
+			*tentry = x->tentry;
 			free(x->filter);
 			free(x);
 			return true;
@@ -140,13 +143,16 @@ broker__handle_subscribe(struct broker_conn *c, const struct proto_packet *p)
 		o.retain_as_published = e.retain_as_published;
 		o.retain_handling = e.retain_handling;
 		o.sub_id = sub_id;
-		ok = remember(s, &e.filter, &o, shared == 1, &is_new) != NULL;
+		struct broker_sub *x = remember(s, &e.filter, &o, shared == 1,
+		    &is_new);
+		ok = x != NULL;
 		if (ok && (is_new ? broker_trie_add_new : broker_trie_add)(
 			      l->b->trie, filter.ptr, filter.len,
 			      shared == 1 ? group.ptr : NULL, group.len, s,
-			      &o) < 0) {
+			      &o, &x->tentry) < 0) {
 			if (is_new) {
-				forget(s, &e.filter);
+				void *none;
+				forget(s, &e.filter, &none);
 			}
 			ok = false;
 		}
@@ -209,11 +215,13 @@ broker__handle_unsubscribe(struct broker_conn *c, const struct proto_packet *p)
 			codes[n++] = PROTO_RC_TOPIC_FILTER_INVALID;
 			continue;
 		}
-		bool had = forget(s, &f);
+		void *tentry = NULL;
+		bool had = forget(s, &f, &tentry);
 		if (had) {
 			broker__persist_sub(l, s, f.ptr, (uint16_t)f.len, NULL);
 			broker_trie_remove(l->b->trie, filter.ptr, filter.len,
-			    shared == 1 ? group.ptr : NULL, group.len, s);
+			    shared == 1 ? group.ptr : NULL, group.len, s,
+			    tentry);
 		}
 		codes[n++] = had ? PROTO_RC_SUCCESS
 				 : PROTO_RC_NO_SUBSCRIPTION_EXISTED;

@@ -179,22 +179,26 @@ void broker_trie_free(struct broker_trie *t);
 
 /* Adds or replaces session s's subscription to filter (group: shared
  * subscription name or NULL).  Takes a session reference when it adds.
- * Returns 1 if it replaced an existing subscription, 0 if new, -1 ENOMEM. */
+ * Returns 1 if it replaced an existing subscription, 0 if new, -1 ENOMEM.
+ * *entry (if entry is not NULL) gets the subscription's address, which
+ * makes its removal O(1) (broker_trie_remove()). */
 int broker_trie_add(struct broker_trie *t, const uint8_t *filter,
     size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o);
+    const struct broker_subopts *o, void **entry);
 
 /* broker_trie_add() for a subscription s is known not to have (its own
  * list says so): no scan of the filter's other subscribers, which matters
  * when thousands of sessions share one filter.  0 or -1 ENOMEM. */
 int broker_trie_add_new(struct broker_trie *t, const uint8_t *filter,
     size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o);
+    const struct broker_subopts *o, void **entry);
 
 /* Removes s's subscription; returns 0, or -1 if there was none.  Drops
- * the reference the subscription held. */
+ * the reference the subscription held.  entry: the address the add gave
+ * (O(1)), or NULL to search the filter's subscribers. */
 int broker_trie_remove(struct broker_trie *t, const uint8_t *filter,
-    size_t flen, const uint8_t *group, size_t glen, struct broker_session *s);
+    size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
+    void *entry);
 
 /* Appends every subscription matching topic to out (one target per
  * matching subscription; one member per shared group, round robin), each
@@ -235,24 +239,31 @@ size_t broker_retain_count(struct broker_retain *r);
 /* Timer wheel (wheel.c)                                                */
 
 /*
- * A coarse timer wheel with one slot per loop tick (100 ms) for keepalive,
- * connect and
- * will deadlines: adding, moving and removing an entry is O(1) and a tick
- * costs only the entries whose slot comes due, never O(connections).
+ * A two-level timer wheel in loop ticks (100 ms) for keepalive, connect,
+ * will and session-expiry deadlines.  Level 0 has one slot per tick for
+ * the next BROKER_WHEEL_SLOTS ticks; level 1 has one slot per
+ * BROKER_WHEEL_SLOTS ticks, and each time level 0 completes a turn the
+ * next level-1 slot is cascaded down.  Setting, moving and removing an
+ * entry is O(1); a tick costs the entries that come due plus, amortised,
+ * one cascade per entry (entries further out than both levels, such as
+ * day-long session expiries, are looked at once per level-1 turn, about
+ * every two hours).  Never O(connections) per tick.
  */
-#define BROKER_WHEEL_SLOTS 512
+#define BROKER_WHEEL_BITS 8
+#define BROKER_WHEEL_SLOTS (1u << BROKER_WHEEL_BITS)
 
 enum { WHEEL_CONN, WHEEL_WILL, WHEEL_EXPIRY };
 
 struct broker_wheel_entry {
 	struct broker_wheel_entry *next, *prev;
-	uint64_t due; /* seconds (loop clock) */
+	uint64_t due; /* ticks (loop clock) */
 	uint8_t kind; /* WHEEL_*: which struct and field holds the entry */
 };
 
 struct broker_wheel {
-	struct broker_wheel_entry slots[BROKER_WHEEL_SLOTS];
-	uint64_t now; /* last second processed */
+	struct broker_wheel_entry slots[2][BROKER_WHEEL_SLOTS];
+	uint64_t now; /* last tick processed */
+	uint64_t cascaded; /* entries moved from level 1 to level 0 (stats) */
 };
 
 void broker_wheel_init(struct broker_wheel *w, uint64_t now_s);
@@ -295,6 +306,7 @@ struct broker_sub {
 	uint16_t flen;
 	uint32_t seq;    /* unique in the session, for subopts.share */
 	struct broker_subopts o;
+	void *tentry;    /* its entry in the trie (O(1) removal) */
 };
 
 struct broker_session {
@@ -492,6 +504,10 @@ struct broker_loop {
 	const struct broker_msg *route_msg; /* stored in the open batch by
 					      the route in progress */
 	struct broker_conn *held;    /* connections with holds */
+	/* Transport stub (tests/scale): when set, a connection's output is
+	 * handed to sink() instead of a socket, and connections read
+	 * nothing (their input comes through broker__conn_feed()). */
+	void (*sink)(struct broker_conn *c, const uint8_t *p, size_t n);
 	/* Counters, summed by $SYS. */
 	_Atomic uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
 	_Atomic uint64_t clients, bad_input, dropped;
@@ -531,6 +547,12 @@ struct broker {
 /* ------------------------------------------------------------------ */
 /* Functions shared between the files of broker/                        */
 
+/* node.c: makes b's registry, trie, retained store and (not yet
+ * initialised) loops for cfg; 0, or -1 on ENOMEM (broker__node_free()
+ * still cleans up).  Frees what the loops left after they stopped. */
+int broker__node_init(struct broker *b, struct broker_config *cfg);
+void broker__node_free(struct broker *b);
+
 /* loop.c */
 /* The loop's clock in ticks of 1/BROKER_TICKS_PER_S s, refreshed from
  * uv_now().  The timer wheel runs in these ticks; deadlines are set as
@@ -548,6 +570,14 @@ void broker__loop_post(struct broker_loop *l, struct broker_inbox_item *it);
 uint8_t *broker__conn_reserve(struct broker_conn *c, size_t n);
 /* Commits n bytes written at broker__conn_reserve(); flushed later. */
 void broker__conn_commit(struct broker_conn *c, size_t n);
+/* A connection on listener li of loop l, before it has a socket. */
+struct broker_conn *broker__conn_new(struct broker_loop *l, uint16_t li);
+/* Admits c (max_connections), arms its CONNECT deadline and starts
+ * reading.  0, or -1 when c was refused or closed. */
+int broker__conn_open(struct broker_conn *c);
+/* Starts (or resumes) reading c's socket; nothing with a transport
+ * stub.  0 or a libuv error. */
+int broker__conn_read_start(struct broker_conn *c);
 /* libuv callbacks of a connection, to restart reading. */
 void broker__conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 void broker__conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);

@@ -187,6 +187,14 @@ start_write(struct broker_conn *c)
 	}
 	broker__persist_wrote(c, n);
 	b = uv_buf_init((char *)c->wbuf, (unsigned)c->wlen);
+	if (c->loop->sink != NULL) {
+		/* Transport stub: the bytes are "written" at once. */
+		c->writing = true;
+		req->handle = (uv_stream_t *)&c->tcp;
+		c->loop->sink(c, c->wbuf, c->wlen);
+		on_write(req, 0);
+		return;
+	}
 	if (uv_write(req, (uv_stream_t *)&c->tcp, &b, 1, on_write) == 0) {
 		c->writing = true;
 		return;
@@ -320,8 +328,7 @@ on_unthrottle(uv_timer_t *t)
 			}
 			if (c->state == CONN_ACTIVE && !c->throttled &&
 			    !c->paused) {
-				uv_read_start((uv_stream_t *)&c->tcp,
-				    broker__conn_alloc, broker__conn_read);
+				broker__conn_read_start(c);
 			}
 		}
 		c = next;
@@ -490,31 +497,39 @@ broker__conn_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 /* ------------------------------------------------------------------ */
 /* Accepting                                                           */
 
-static void
-on_connection(uv_stream_t *server, int status)
+int
+broker__conn_read_start(struct broker_conn *c)
 {
-	struct broker_loop *l = server->data;
-	struct broker *b = l->b;
-	uint16_t li = (uint16_t)((uv_tcp_t *)server - l->listeners);
-	struct broker_conn *c;
-	int32_t max;
-
-	if (status < 0) {
-		LOG_WARN("accept on listener %u: %s", li, uv_strerror(status));
-		return;
+	if (c->loop->sink != NULL) {
+		return 0; /* transport stub: input comes from the caller */
 	}
-	c = calloc(1, sizeof(*c));
+	return uv_read_start((uv_stream_t *)&c->tcp, broker__conn_alloc,
+	    broker__conn_read);
+}
+
+struct broker_conn *
+broker__conn_new(struct broker_loop *l, uint16_t listener)
+{
+	struct broker_conn *c = calloc(1, sizeof(*c));
+
 	if (c == NULL) {
-		return;
+		return NULL;
 	}
 	uv_tcp_init(&l->loop, &c->tcp);
 	c->tcp.data = c;
 	c->loop = l;
-	c->listener = li;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-		return;
-	}
+	c->listener = listener;
+	return c;
+}
+
+int
+broker__conn_open(struct broker_conn *c)
+{
+	struct broker_loop *l = c->loop;
+	struct broker *b = l->b;
+	uint16_t li = c->listener;
+	int32_t max;
+
 	/* max_connections: refuse at once when the listener is full. */
 	max = b->cfg->listeners[li].max_connections;
 	if (max >= 0 &&
@@ -526,7 +541,7 @@ on_connection(uv_stream_t *server, int status)
 			   "max_connections (%d) reached.",
 		    b->cfg->listeners[li].port, max);
 		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
-		return;
+		return -1;
 	}
 	c->counted = max >= 0;
 	if (max < 0) {
@@ -534,7 +549,7 @@ on_connection(uv_stream_t *server, int status)
 		    memory_order_relaxed);
 		c->counted = true;
 	}
-	if (b->cfg->set_tcp_nodelay) {
+	if (b->cfg->set_tcp_nodelay && l->sink == NULL) {
 		uv_tcp_nodelay(&c->tcp, 1);
 	}
 	proto_reader_init(&c->rd, b->cfg->max_packet_size);
@@ -548,10 +563,32 @@ on_connection(uv_stream_t *server, int status)
 	l->conns = c;
 	broker_wheel_set(&l->wheel, &c->ka,
 	    c->last_rx + CONNECT_TIMEOUT_S * BROKER_TICKS_PER_S + 1);
-	if (uv_read_start((uv_stream_t *)&c->tcp, broker__conn_alloc,
-		broker__conn_read) != 0) {
+	if (broker__conn_read_start(c) != 0) {
 		broker__conn_close(c, -1, "read failed");
+		return -1;
 	}
+	return 0;
+}
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct broker_loop *l = server->data;
+	uint16_t li = (uint16_t)((uv_tcp_t *)server - l->listeners);
+	struct broker_conn *c;
+
+	if (status < 0) {
+		LOG_WARN("accept on listener %u: %s", li, uv_strerror(status));
+		return;
+	}
+	if ((c = broker__conn_new(l, li)) == NULL) {
+		return;
+	}
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+		uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+		return;
+	}
+	broker__conn_open(c);
 }
 
 /* Opens a listening socket for listener lc with SO_REUSEPORT, so every

@@ -204,38 +204,6 @@ on_signal(uv_signal_t *h, int sig)
 	uv_close((uv_handle_t *)&m->sighup, NULL);
 }
 
-/* Frees what shutdown left: inbox items posted to loops that had already
- * stopped, and every session. */
-static void
-free_broker(struct broker *b)
-{
-	for (int i = 0; i < b->nloops; i++) {
-		struct broker_inbox_item *it = b->loops[i].inbox_head, *n;
-		for (; it != NULL; it = n) {
-			n = it->next;
-			broker_msg_unref(it->m);
-			broker_session_unref(it->s);
-			free(it);
-		}
-		if (i < b->nloops_inited) {
-			pthread_mutex_destroy(&b->loops[i].inbox_mu);
-		}
-	}
-	broker_trie_free(b->trie);
-	for (size_t i = 0; i < b->sessions_cap; i++) {
-		struct broker_session *s = b->sessions[i];
-		if (s != NULL) {
-			s->registered = false;
-			broker_session_unref(s);
-		}
-	}
-	free(b->sessions);
-	broker_retain_free(b->retain);
-	free(b->loops);
-	free((void *)b->listener_conns);
-	pthread_mutex_destroy(&b->sessions_mu);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -292,16 +260,7 @@ main(int argc, char **argv)
 	sigaddset(&stopsigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stopsigs, NULL);
 
-	memset(&b, 0, sizeof(b));
-	b.cfg = &cfg;
-	b.nloops = cfg.workers;
-	pthread_mutex_init(&b.sessions_mu, NULL);
-	b.trie = broker_trie_new();
-	b.retain = broker_retain_new();
-	b.loops = calloc((size_t)b.nloops, sizeof(*b.loops));
-	b.listener_conns = calloc(cfg.nlisteners, sizeof(*b.listener_conns));
-	if (b.trie == NULL || b.retain == NULL || b.loops == NULL ||
-	    b.listener_conns == NULL) {
+	if (broker__node_init(&b, &cfg) != 0) {
 		LOG_ERR("Error: out of memory.");
 		goto out;
 	}
@@ -377,7 +336,7 @@ stop:
 	}
 	broker__persist_close(&b);
 out:
-	free_broker(&b);
+	broker__node_free(&b);
 	broker_log_close();
 	broker_config_fini(&cfg);
 	return rc;

@@ -767,7 +767,7 @@ rec_sub(void *arg, const struct storage_session *ss,
 	x->next = s->subs;
 	s->subs = x;
 	if (broker_trie_add_new(r->b->trie, f.ptr, f.len,
-		shared == 1 ? g.ptr : NULL, g.len, s, &o) < 0) {
+		shared == 1 ? g.ptr : NULL, g.len, s, &o, &x->tentry) < 0) {
 		return -1;
 	}
 	r->subs++;

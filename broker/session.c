@@ -700,10 +700,11 @@ broker__session_clear(struct broker_loop *l, struct broker_session *s)
 	for (struct broker_sub *sub = s->subs; sub != NULL; sub = sub->next) {
 		struct proto_str g, f;
 		if (proto_share_parse(sub->filter, sub->flen, &g, &f) == 1) {
-			broker_trie_remove(t, f.ptr, f.len, g.ptr, g.len, s);
+			broker_trie_remove(t, f.ptr, f.len, g.ptr, g.len, s,
+			    sub->tentry);
 		} else {
 			broker_trie_remove(t, sub->filter, sub->flen, NULL, 0,
-			    s);
+			    s, sub->tentry);
 		}
 	}
 	hand_off(l, s);

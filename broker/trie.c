@@ -27,8 +27,12 @@
 
 #define BROKER_TRIE_SHARDS 64
 
+/* A subscription.  The list is doubly linked (pprev: the pointer that
+ * points to it) so that the owner, which keeps the entry's address
+ * (broker_sub.tentry), removes it in O(1) however many sessions share
+ * the filter. */
 struct subentry {
-	struct subentry *next;
+	struct subentry *next, **pprev;
 	struct broker_session *s;
 	struct broker_subopts o;
 };
@@ -39,7 +43,10 @@ struct group {
 	size_t nlen;
 	struct subentry *members;
 	uint32_t n;
-	_Atomic uint32_t rr;
+	/* Round robin: the member the next pick takes (NULL: the first).
+	 * Readers advance it with compare-and-swap under the read lock;
+	 * removal (write lock) moves it off an entry being freed. */
+	_Atomic(struct subentry *) rr;
 };
 
 struct node {
@@ -197,7 +204,7 @@ group_find(struct node *n, const uint8_t *g, size_t glen)
 static int
 add(struct broker_trie *t, const uint8_t *filter, size_t flen,
     const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o, bool check)
+    const struct broker_subopts *o, bool check, void **entry)
 {
 	struct shard *sh = shard_of_filter(t, filter, flen);
 	struct subentry **list, *e;
@@ -233,6 +240,9 @@ add(struct broker_trie *t, const uint8_t *filter, size_t flen,
 	for (e = check ? *list : NULL; e != NULL; e = e->next) {
 		if (e->s == s) {
 			e->o = *o;
+			if (entry != NULL) {
+				*entry = e;
+			}
 			rc = 1;
 			goto out;
 		}
@@ -245,7 +255,14 @@ add(struct broker_trie *t, const uint8_t *filter, size_t flen,
 	e->s = broker_session_ref(s);
 	e->o = *o;
 	e->next = *list;
+	e->pprev = list;
+	if (e->next != NULL) {
+		e->next->pprev = &e->next;
+	}
 	*list = e;
+	if (entry != NULL) {
+		*entry = e;
+	}
 	if (g != NULL) {
 		g->n++;
 	}
@@ -259,25 +276,25 @@ out:
 int
 broker_trie_add(struct broker_trie *t, const uint8_t *filter, size_t flen,
     const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o)
+    const struct broker_subopts *o, void **entry)
 {
-	return add(t, filter, flen, group, glen, s, o, true);
+	return add(t, filter, flen, group, glen, s, o, true, entry);
 }
 
 int
 broker_trie_add_new(struct broker_trie *t, const uint8_t *filter,
     size_t flen, const uint8_t *group, size_t glen, struct broker_session *s,
-    const struct broker_subopts *o)
+    const struct broker_subopts *o, void **entry)
 {
-	return add(t, filter, flen, group, glen, s, o, false);
+	return add(t, filter, flen, group, glen, s, o, false, entry);
 }
 
 int
 broker_trie_remove(struct broker_trie *t, const uint8_t *filter, size_t flen,
-    const uint8_t *group, size_t glen, struct broker_session *s)
+    const uint8_t *group, size_t glen, struct broker_session *s, void *entry)
 {
 	struct shard *sh = shard_of_filter(t, filter, flen);
-	struct subentry **pp;
+	struct subentry *e = entry;
 	struct group *g = NULL;
 	struct node *n;
 	int rc = -1;
@@ -287,27 +304,33 @@ broker_trie_remove(struct broker_trie *t, const uint8_t *filter, size_t flen,
 	if (n == NULL) {
 		goto out;
 	}
-	if (group != NULL) {
-		if ((g = group_find(n, group, glen)) == NULL) {
+	if (group != NULL && (g = group_find(n, group, glen)) == NULL) {
+		goto out;
+	}
+	if (e == NULL) {
+		/* No address kept: look for it, O(subscribers). */
+		e = g != NULL ? g->members : n->subs;
+		while (e != NULL && e->s != s) {
+			e = e->next;
+		}
+		if (e == NULL) {
 			goto out;
 		}
-		pp = &g->members;
-	} else {
-		pp = &n->subs;
 	}
-	for (; *pp != NULL; pp = &(*pp)->next) {
-		struct subentry *e = *pp;
-		if (e->s != s) {
-			continue;
-		}
-		*pp = e->next;
-		broker_session_unref(e->s);
-		free(e);
-		atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
-		rc = 0;
-		break;
+	BROKER_ASSERT(e->s == s);
+	if (g != NULL && atomic_load_explicit(&g->rr,
+			     memory_order_relaxed) == e) {
+		atomic_store_explicit(&g->rr, e->next, memory_order_relaxed);
 	}
-	if (g != NULL && rc == 0 && --g->n == 0) {
+	*e->pprev = e->next;
+	if (e->next != NULL) {
+		e->next->pprev = e->pprev;
+	}
+	broker_session_unref(e->s);
+	free(e);
+	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+	rc = 0;
+	if (g != NULL && --g->n == 0) {
 		struct group **gp = &n->groups;
 		while (*gp != g) {
 			gp = &(*gp)->next;
@@ -341,17 +364,20 @@ push(struct broker_targets *out, struct broker_session *s,
 	return 0;
 }
 
-/* The next member of g, round robin.  g->n > 0. */
+/* The next member of g, round robin, in O(1).  g->n > 0; read lock held
+ * (members are neither added nor freed meanwhile). */
 static const struct subentry *
 rr_member(struct group *g)
 {
-	uint32_t k = atomic_fetch_add_explicit(&g->rr, 1,
-	    memory_order_relaxed) % g->n;
-	const struct subentry *e = g->members;
+	struct subentry *cur = atomic_load_explicit(&g->rr,
+	    memory_order_relaxed);
+	struct subentry *e, *nx;
 
-	while (k-- > 0) {
-		e = e->next;
-	}
+	do {
+		e = cur != NULL ? cur : g->members;
+		nx = e->next;
+	} while (!atomic_compare_exchange_weak_explicit(&g->rr, &cur, nx,
+	    memory_order_relaxed, memory_order_relaxed));
 	return e;
 }
 

@@ -74,7 +74,7 @@ static int
 add(struct broker_trie *t, const char *filter, struct broker_session *s,
     const struct broker_subopts *o)
 {
-	return broker_trie_add(t, U8(filter), strlen(filter), NULL, 0, s, o);
+	return broker_trie_add(t, U8(filter), strlen(filter), NULL, 0, s, o, NULL);
 }
 
 static int
@@ -82,13 +82,14 @@ add_g(struct broker_trie *t, const char *filter, const char *group,
     struct broker_session *s, const struct broker_subopts *o)
 {
 	return broker_trie_add(t, U8(filter), strlen(filter), U8(group),
-	    strlen(group), s, o);
+	    strlen(group), s, o, NULL);
 }
 
 static int
 rm(struct broker_trie *t, const char *filter, struct broker_session *s)
 {
-	return broker_trie_remove(t, U8(filter), strlen(filter), NULL, 0, s);
+	return broker_trie_remove(t, U8(filter), strlen(filter), NULL, 0, s,
+	    NULL);
 }
 
 static int
@@ -96,7 +97,7 @@ rm_g(struct broker_trie *t, const char *filter, const char *group,
     struct broker_session *s)
 {
 	return broker_trie_remove(t, U8(filter), strlen(filter), U8(group),
-	    strlen(group), s);
+	    strlen(group), s, NULL);
 }
 
 /* Matches topic, appending to ts; returns how many targets it added. */
@@ -846,9 +847,9 @@ trie_add_new_many_sessions_on_one_filter(void **state)
 		snprintf(id, sizeof(id), "s%d", i);
 		ss[i] = sess(id);
 		assert_int_equal(broker_trie_add_new(t, U8("a/+"), 3, NULL, 0,
-				     ss[i], &qos1), 0);
+				     ss[i], &qos1, NULL), 0);
 		assert_int_equal(broker_trie_add_new(t, U8("a/b"), 3, U8("g"),
-				     1, ss[i], &qos1), 0);
+				     1, ss[i], &qos1, NULL), 0);
 	}
 	assert_int_equal(broker_trie_count(t), 2 * N);
 	/* Every plain subscriber once, plus one member of the group. */
@@ -1279,8 +1280,8 @@ trie_match_of_32768_levels_fits_a_2mb_loop_stack(void **state)
 	}
 	assert_int_equal(proto_filter_check(filter, LEN), 0);
 	assert_int_equal(proto_topic_check(topic, LEN), 0);
-	assert_int_equal(broker_trie_add(t, filter, LEN, NULL, 0, s, &qos1),
-	    0);
+	assert_int_equal(broker_trie_add(t, filter, LEN, NULL, 0, s, &qos1,
+			     NULL), 0);
 
 	memset(&d, 0, sizeof(d));
 	d.t = t;
@@ -1291,7 +1292,8 @@ trie_match_of_32768_levels_fits_a_2mb_loop_stack(void **state)
 	assert_int_equal(d.ts.n, 1);
 	assert_ptr_equal(d.ts.v[0].s, s);
 	release(&d.ts);
-	assert_int_equal(broker_trie_remove(t, filter, LEN, NULL, 0, s), 0);
+	assert_int_equal(broker_trie_remove(t, filter, LEN, NULL, 0, s, NULL),
+	    0);
 	assert_int_equal(broker_trie_count(t), 0);
 	assert_int_equal(s->refs, 1);
 	broker_trie_free(t);
@@ -1305,12 +1307,109 @@ trie_match_of_32768_levels_fits_a_2mb_loop_stack(void **state)
 	}
 }
 
+static void
+trie_remove_by_entry_in_any_order_keeps_the_rest(void **state)
+{
+	/* 3000 sessions on one plain filter and in one shared group,
+	 * removed through the addresses the adds gave, in a scattered
+	 * order: after each batch the remaining subscribers all match
+	 * once, each remaining group member is picked exactly once in
+	 * `remaining` consecutive picks (round robin survives removal of
+	 * the member it pointed at), and references come back. */
+	enum { N = 3000 };
+	struct broker_trie *t = broker_trie_new();
+	struct broker_session **ss = calloc(N, sizeof(*ss));
+	void **ep = calloc(N, sizeof(*ep)), **eg = calloc(N, sizeof(*eg));
+	bool *gone = calloc(N, sizeof(*gone));
+	struct broker_targets ts = { 0 };
+	struct broker_target pick;
+	size_t left = N;
+	char id[32];
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(ss);
+	assert_non_null(ep);
+	assert_non_null(eg);
+	assert_non_null(gone);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "e%d", i);
+		ss[i] = sess(id);
+		assert_int_equal(broker_trie_add_new(t, U8("x/y"), 3, NULL, 0,
+				     ss[i], &qos1, &ep[i]), 0);
+		assert_int_equal(broker_trie_add_new(t, U8("x/y"), 3, U8("g"),
+				     1, ss[i], &qos1, &eg[i]), 0);
+		assert_non_null(ep[i]);
+		assert_non_null(eg[i]);
+	}
+	/* Replacing through the checking path gives the same address. */
+	void *again = NULL;
+	assert_int_equal(broker_trie_add(t, U8("x/y"), 3, NULL, 0, ss[5],
+			     &qos1, &again), 1);
+	assert_ptr_equal(again, ep[5]);
+	for (int round = 0; round < 6; round++) {
+		/* Remove 400 scattered sessions (7919 is prime to N). */
+		for (int k = 0; k < 400; k++) {
+			size_t i = ((size_t)(round * 400 + k) * 7919) % N;
+			assert_false(gone[i]);
+			assert_int_equal(broker_trie_remove(t, U8("x/y"), 3,
+					     NULL, 0, ss[i], ep[i]), 0);
+			assert_int_equal(broker_trie_remove(t, U8("x/y"), 3,
+					     U8("g"), 1, ss[i], eg[i]), 0);
+			assert_int_equal(ss[i]->refs, 1);
+			gone[i] = true;
+			left--;
+		}
+		assert_int_equal(broker_trie_count(t), 2 * left);
+		assert_int_equal(match(t, "x/y", &ts), left + 1);
+		size_t seen = 0;
+		for (size_t j = 0; j < ts.n; j++) {
+			size_t i = (size_t)atoi(ts.v[j].s->id + 1);
+			assert_false(gone[i]);
+			seen++;
+		}
+		assert_int_equal(seen, left + 1);
+		release(&ts);
+		unsigned *hits = calloc(N, sizeof(*hits));
+		assert_non_null(hits);
+		for (size_t k = 0; k < left; k++) {
+			assert_int_equal(broker_trie_pick(t, U8("x/y"), 3,
+					     U8("g"), 1, &pick), 0);
+			size_t i = (size_t)atoi(pick.s->id + 1);
+			assert_false(gone[i]);
+			hits[i]++;
+			broker_session_unref(pick.s);
+		}
+		for (size_t i = 0; i < N; i++) {
+			assert_int_equal(hits[i], gone[i] ? 0 : 1);
+		}
+		free(hits);
+	}
+	for (int i = 0; i < N; i++) {
+		if (!gone[i]) {
+			assert_int_equal(broker_trie_remove(t, U8("x/y"), 3,
+					     NULL, 0, ss[i], ep[i]), 0);
+			assert_int_equal(broker_trie_remove(t, U8("x/y"), 3,
+					     U8("g"), 1, ss[i], eg[i]), 0);
+		}
+		assert_int_equal(ss[i]->refs, 1);
+		broker_session_unref(ss[i]);
+	}
+	assert_int_equal(broker_trie_count(t), 0);
+	broker_trie_free(t);
+	free(ss);
+	free(ep);
+	free(eg);
+	free(gone);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(trie_remove_by_entry_in_any_order_keeps_the_rest),
 		T(trie_add_new_subscription_returns_0_and_takes_a_reference),
 		T(trie_add_again_replaces_options_without_a_new_reference),
 		T(trie_two_sessions_on_one_filter_are_two_subscriptions),
