@@ -119,18 +119,33 @@ void broker_msg_unref(struct broker_msg *m);
 
 struct broker__lnode {
 	struct broker__lnode *parent;
-	uint8_t *level;
+	uint8_t *level;  /* its bytes, stored right after the user's node */
 	uint32_t len;
 	uint32_t kcap;  /* power of two, or 0 */
 	uint32_t nkids;
-	struct broker__lnode **kids; /* hash table; NULL slots are empty */
+	uint8_t wild;   /* BROKER_LNODE_*: has a '+' / '#' child, so a
+			   match skips looking them up when it has none */
+	union {
+		/* kcap > 0: hash table of kcap slots, NULL ones empty */
+		struct broker__lnode **kids;
+		/* kcap == 0: the only child (nkids 1) or NULL: most nodes
+		 * of a device fleet's topics have one child, and keep no
+		 * table for it */
+		struct broker__lnode *only;
+	};
 };
+
+#define BROKER_LNODE_PLUS 0x01u
+#define BROKER_LNODE_HASH 0x02u
 
 uint32_t broker__level_hash(const uint8_t *p, size_t n);
 /* End of the level starting at p: the next '/' or end. */
 const uint8_t *broker__level_end(const uint8_t *p, const uint8_t *end);
 struct broker__lnode *broker__lnode_find(const struct broker__lnode *n,
     const uint8_t *lv, size_t len);
+/* n's children as an array of *count slots, NULL slots empty. */
+struct broker__lnode *const *broker__lnode_slots(
+    const struct broker__lnode *n, uint32_t *count);
 /* Finds or adds child lv of n; a new child is a zeroed allocation of
  * `size` bytes (the user's node type).  NULL on ENOMEM. */
 struct broker__lnode *broker__lnode_child(struct broker__lnode *n,
@@ -242,15 +257,19 @@ size_t broker_retain_count(struct broker_retain *r);
  * A two-level timer wheel in loop ticks (100 ms) for keepalive, connect,
  * will and session-expiry deadlines.  Level 0 has one slot per tick for
  * the next BROKER_WHEEL_SLOTS ticks; level 1 has one slot per
- * BROKER_WHEEL_SLOTS ticks, and each time level 0 completes a turn the
- * next level-1 slot is cascaded down.  Setting, moving and removing an
- * entry is O(1); a tick costs the entries that come due plus, amortised,
- * one cascade per entry (entries further out than both levels, such as
- * day-long session expiries, are looked at once per level-1 turn, about
+ * BROKER_WHEEL_SPAN ticks (a "span").  The level-1 slot of the next span
+ * is moved down a share at a time during the current span, so that even
+ * a million deadlines set in the same few seconds (a reconnect storm)
+ * never make one tick move them all.  Setting, moving and removing an
+ * entry is O(1); a tick costs the entries that come due plus its share
+ * of one span's move (entries further out than both levels, such as
+ * day-long session expiries, are moved once per level-1 turn, about
  * every two hours).  Never O(connections) per tick.
  */
 #define BROKER_WHEEL_BITS 8
-#define BROKER_WHEEL_SLOTS (1u << BROKER_WHEEL_BITS)
+#define BROKER_WHEEL_SPAN (1u << BROKER_WHEEL_BITS)   /* ticks per L1 slot */
+#define BROKER_WHEEL_SLOTS (2u * BROKER_WHEEL_SPAN)   /* level-0 slots */
+#define BROKER_WHEEL_L1 256u                          /* level-1 slots */
 
 enum { WHEEL_CONN, WHEEL_WILL, WHEEL_EXPIRY };
 
@@ -261,9 +280,16 @@ struct broker_wheel_entry {
 };
 
 struct broker_wheel {
-	struct broker_wheel_entry slots[2][BROKER_WHEEL_SLOTS];
+	struct broker_wheel_entry l0[BROKER_WHEEL_SLOTS];
+	struct broker_wheel_entry l1[BROKER_WHEEL_L1];
+	uint32_t n1[BROKER_WHEEL_L1]; /* entries added to each level-1 slot
+					 (an upper bound: deletions do not
+					 count down), sizing each tick's
+					 share of the move */
+	struct broker_wheel_entry later; /* met while moving a slot but due
+					    a level-1 turn later */
 	uint64_t now; /* last tick processed */
-	uint64_t cascaded; /* entries moved from level 1 to level 0 (stats) */
+	uint64_t moved; /* entries moved from level 1 down (statistics) */
 };
 
 void broker_wheel_init(struct broker_wheel *w, uint64_t now_s);

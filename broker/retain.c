@@ -149,8 +149,11 @@ emit(const struct rnode *n, const struct visit *v)
 static int
 push_kids(struct rstack *st, const struct rnode *n, bool root)
 {
-	for (uint32_t i = 0; i < n->ln.kcap; i++) {
-		const struct broker__lnode *k = n->ln.kids[i];
+	uint32_t cnt;
+	struct broker__lnode *const *kids = broker__lnode_slots(&n->ln, &cnt);
+
+	for (uint32_t i = 0; i < cnt; i++) {
+		const struct broker__lnode *k = kids[i];
 		if (k != NULL && !(root && k->len > 0 && k->level[0] == '$') &&
 		    rpush(st, RNODE(k), NULL, false) != 0) {
 			return -1;
@@ -187,10 +190,11 @@ match(const struct rnode *root, const uint8_t *filter, const uint8_t *end,
 				}
 				rc = push_kids(&st, f.n, f.root);
 			} else if (len == 1 && *f.p == '+') {
-				for (uint32_t i = 0; i < f.n->ln.kcap && rc == 0;
-				    i++) {
-					const struct broker__lnode *k =
-					    f.n->ln.kids[i];
+				uint32_t cnt;
+				struct broker__lnode *const *kids =
+				    broker__lnode_slots(&f.n->ln, &cnt);
+				for (uint32_t i = 0; i < cnt && rc == 0; i++) {
+					const struct broker__lnode *k = kids[i];
 					if (k == NULL ||
 					    (f.root && k->len > 0 &&
 						k->level[0] == '$')) {

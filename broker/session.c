@@ -135,26 +135,34 @@ place(struct broker *b, struct broker_session *s)
 	b->sessions[i] = s;
 }
 
+/* Rehashes the registry into ncap slots; -1 on ENOMEM (unchanged). */
+static int
+resize(struct broker *b, size_t ncap)
+{
+	struct broker_session **old = b->sessions;
+	size_t ocap = b->sessions_cap;
+
+	b->sessions = calloc(ncap, sizeof(*b->sessions));
+	if (b->sessions == NULL) {
+		b->sessions = old;
+		return -1;
+	}
+	b->sessions_cap = ncap;
+	for (size_t i = 0; i < ocap; i++) {
+		if (old[i] != NULL) {
+			place(b, old[i]);
+		}
+	}
+	free(old);
+	return 0;
+}
+
 int
 broker__registry_add(struct broker *b, struct broker_session *s)
 {
-	if ((b->nsessions + 1) * 2 > b->sessions_cap) {
-		size_t ncap = b->sessions_cap ? b->sessions_cap * 2 : 1024;
-		struct broker_session **old = b->sessions;
-		size_t ocap = b->sessions_cap;
-
-		b->sessions = calloc(ncap, sizeof(*b->sessions));
-		if (b->sessions == NULL) {
-			b->sessions = old;
-			return -1;
-		}
-		b->sessions_cap = ncap;
-		for (size_t i = 0; i < ocap; i++) {
-			if (old[i] != NULL) {
-				place(b, old[i]);
-			}
-		}
-		free(old);
+	if ((b->nsessions + 1) * 2 > b->sessions_cap &&
+	    resize(b, b->sessions_cap ? b->sessions_cap * 2 : 1024) != 0) {
+		return -1;
 	}
 	place(b, broker_session_ref(s));
 	s->registered = true;
@@ -183,6 +191,12 @@ broker__registry_remove(struct broker *b, struct broker_session *s)
 		struct broker_session *m = b->sessions[i];
 		b->sessions[i] = NULL;
 		place(b, m);
+	}
+	/* A million devices that leave give their table back: halve it
+	 * at 1/8 full (growth doubles at 1/2, so each rehash is paid for
+	 * by as many adds or removes as it moves). */
+	if (b->sessions_cap > 1024 && b->nsessions * 8 < b->sessions_cap) {
+		(void)resize(b, b->sessions_cap / 2);
 	}
 	broker_session_unref(s);
 }

@@ -86,6 +86,19 @@ kid(const struct node *n, const uint8_t *lv, size_t len)
 	return NODE(broker__lnode_find(&n->ln, lv, len));
 }
 
+/* n's '+' or '#' child (BROKER_LNODE_PLUS / _HASH), without a table
+ * lookup when it has none, the common case below the first levels. */
+static struct node *
+wild_kid(const struct node *n, unsigned which)
+{
+	static const uint8_t plus = '+', hash = '#';
+
+	if ((n->ln.wild & which) == 0) {
+		return NULL;
+	}
+	return kid(n, which == BROKER_LNODE_PLUS ? &plus : &hash, 1);
+}
+
 /* The shard comes from the hash's top bits: the level tables inside a
  * shard index by its low bits, which would otherwise be alike for every
  * first level of one shard and crowd a few slots. */
@@ -464,8 +477,7 @@ fpush(struct fstack *st, const struct node *n, const uint8_t *p, bool first)
 static int
 collect_end(const struct node *k, struct broker_targets *out)
 {
-	static const uint8_t hash = '#';
-	const struct node *h = kid(k, &hash, 1);
+	const struct node *h = wild_kid(k, BROKER_LNODE_HASH);
 
 	if (collect(k, out) != 0) {
 		return -1;
@@ -479,7 +491,6 @@ static int
 match(const struct node *root, const uint8_t *topic, const uint8_t *end,
     struct broker_targets *out)
 {
-	static const uint8_t plus = '+', hash = '#';
 	struct fstack st = { .n = 0, .cap = 32 };
 	int rc = 0;
 
@@ -491,7 +502,7 @@ match(const struct node *root, const uint8_t *topic, const uint8_t *end,
 		const struct node *k;
 
 		/* '#' here matches this level and everything below. */
-		if (!dollar && (k = kid(f.n, &hash, 1)) != NULL &&
+		if (!dollar && (k = wild_kid(f.n, BROKER_LNODE_HASH)) != NULL &&
 		    collect(k, out) != 0) {
 			rc = -1;
 			break;
@@ -500,7 +511,7 @@ match(const struct node *root, const uint8_t *topic, const uint8_t *end,
 		bool last = e == end;
 		const struct node *next[2] = {
 			kid(f.n, f.p, (size_t)(e - f.p)),
-			dollar ? NULL : kid(f.n, &plus, 1),
+			dollar ? NULL : wild_kid(f.n, BROKER_LNODE_PLUS),
 		};
 		for (int i = 0; i < 2 && rc == 0; i++) {
 			if (next[i] == NULL) {
