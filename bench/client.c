@@ -17,7 +17,9 @@
  * releases each message at its own nanosecond due time.  Publishers are
  * spread evenly over one interval, so the due order is a fixed cycle over
  * the worker's publishers and each spin looks at the next one or few only.
- * The price is one busy core per worker thread during fixed-rate runs.  A 1 ms timer
+ * The price is one busy core per worker thread during fixed-rate runs,
+ * unless the next message is more than 2 ms away: then the spin stops and
+ * the 1 ms tick starts it again, so slow rates sleep.  A 1 ms timer
  * paces connects and publishes (token bucket against the phase start) and,
  * once a second, sends keepalive pings.  Reads land in one per-worker
  * buffer; proto_reader keeps only a packet cut by the end of a read.
@@ -40,6 +42,7 @@
 #define ID_MAX 64
 #define OUT_SOFT_LIMIT (64u * 1024u) /* stop producing above this backlog */
 #define MAX_HANDSHAKES 256           /* concurrent connects per worker */
+#define SPIN_AHEAD_NS 2000000ull     /* spin only this close to a due time */
 
 enum client_state {
 	CS_IDLE,
@@ -447,8 +450,16 @@ on_publish(struct bench_client *cl, const struct proto_publish *p)
 		if (k == BENCH_SEQ_DUP) {
 			count(&w->c.dups, 1);
 		} else if (k >= 0) {
+			uint64_t lat = now > ts ? now - ts : 0;
+
 			count(&w->c.unique, 1);
-			bench_hist_add(&w->lat, now > ts ? now - ts : 0);
+			bench_hist_add(&w->lat, lat);
+			if (pub == 0 && seq < BENCH_PER_MSG) {
+				w->msg_count[seq]++;
+				if (lat > w->msg_max[seq]) {
+					w->msg_max[seq] = lat;
+				}
+			}
 		}
 	} else {
 		count(&w->c.unique, 1);
@@ -757,6 +768,8 @@ send_ping(struct bench_client *cl)
 	count(&cl->w->c.pings, 1);
 }
 
+static void on_spin(uv_idle_t *h);
+
 static void
 on_tick(uv_timer_t *t)
 {
@@ -768,6 +781,10 @@ on_tick(uv_timer_t *t)
 	if (w->seen_phase == PHASE_CONNECT_SUBS ||
 	    w->seen_phase == PHASE_CONNECT_PUBS) {
 		pace_connects(w, now);
+	}
+	if (w->seen_phase == PHASE_GO && fixed_rate(o) > 0 && w->npubs > 0 &&
+	    !uv_is_active((uv_handle_t *)&w->spin)) {
+		uv_idle_start(&w->spin, on_spin); /* see on_spin */
 	}
 	if (w->seen_phase == PHASE_GO && fixed_rate(o) <= 0) {
 		/* Flat out: acks and write completions refill; this only
@@ -805,7 +822,14 @@ on_spin(uv_idle_t *h)
 		struct bench_client *cl = w->pubs[w->cursor];
 
 		if (cl->state == CS_READY && !cl->done) {
-			if (next_due_ns(cl, per_s) > now) {
+			uint64_t due = next_due_ns(cl, per_s);
+
+			if (due > now) {
+				/* A slow rate: sleep until the 1 ms tick
+				 * brings us close to the due time again. */
+				if (due - now > SPIN_AHEAD_NS) {
+					uv_idle_stop(h);
+				}
 				return;
 			}
 			publish_upto(cl, due_now(cl, now));

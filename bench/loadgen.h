@@ -25,6 +25,10 @@
 enum bench_mode { MODE_CONN, MODE_SUB, MODE_PUB, MODE_RUN };
 enum bench_scenario { SCEN_NONE, SCEN_FANIN, SCEN_FANOUT, SCEN_PAIRS };
 
+/* Per-message delivery is tracked for the first BENCH_PER_MSG messages of
+ * publisher 0 (a broadcast's time from publish to its last delivery). */
+#define BENCH_PER_MSG 64
+
 /* Roles of a client (bits). */
 #define ROLE_SUB 1u
 #define ROLE_PUB 2u
@@ -61,6 +65,7 @@ struct bench_opts {
 	bool json;
 	bool allow_remote;
 	bool quiet;
+	const char *ready_file;  /* --ready-file: written once connected */
 	struct sockaddr_storage addr; /* resolved target */
 };
 
@@ -134,6 +139,9 @@ struct bench_worker {
 	struct bench_counters c;
 	struct bench_hist lat;      /* end-to-end latency, ns */
 	struct bench_track track;   /* sums of closed subscribers' trackers */
+	uint64_t msg_count[BENCH_PER_MSG]; /* deliveries of publisher 0's
+					     message n (first arrivals) */
+	uint64_t msg_max[BENCH_PER_MSG];   /* its latest one's latency, ns */
 	uint64_t rng;
 	uint8_t *payload;           /* scratch payload of opts.size bytes */
 	uint8_t rbuf[65536];        /* read buffer shared by this loop's clients */

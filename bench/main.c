@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,13 +83,22 @@ usage(FILE *f)
 	    "  --threads N    worker threads (1)\n"
 	    "  --drain S      seconds to wait for in-flight messages (5)\n"
 	    "  --connect-timeout S  seconds to wait for all clients (30)\n"
+	    "  --ready-file F once every client is ready (or the connect\n"
+	    "                 timeout passed), write the connect results to F\n"
+	    "                 as one JSON line (atomically: F.tmp, renamed)\n"
 	    "  --json         print the summary as one JSON object\n"
 	    "  --quiet        no progress line\n"
 	    "  --allow-remote allow a target outside 127.0.0.0/8 and ::1\n"
 	    "\n"
+	    "SIGINT or SIGTERM ends the run early: the clients disconnect and\n"
+	    "the summary is printed as usual (\"interrupted\" in --json); a\n"
+	    "second signal kills.  Subscribers record, for each of the first\n"
+	    "%d messages of publisher 0, how many received it and when the\n"
+	    "last did (\"per_message\" in --json).\n"
+	    "\n"
 	    "exit status: 0 ok, 1 bad usage or setup, 2 QoS 1/2 messages\n"
 	    "lost, duplicated at QoS 2 or never acknowledged, 3 clients that\n"
-	    "failed to connect or subscribe.\n");
+	    "failed to connect or subscribe.\n", BENCH_PER_MSG);
 }
 
 static int
@@ -175,6 +185,7 @@ enum {
 	OPT_PASSWORD,
 	OPT_DRAIN,
 	OPT_CONNECT_TIMEOUT,
+	OPT_READY_FILE,
 	OPT_QUIET,
 	OPT_HELP,
 };
@@ -190,6 +201,7 @@ static const struct option long_opts[] = {
 	{ "password", required_argument, NULL, OPT_PASSWORD },
 	{ "drain", required_argument, NULL, OPT_DRAIN },
 	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+	{ "ready-file", required_argument, NULL, OPT_READY_FILE },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -394,6 +406,9 @@ parse_args(int argc, char **argv, struct bench_opts *o)
 				&o->connect_timeout)) {
 				goto bad;
 			}
+			break;
+		case OPT_READY_FILE:
+			o->ready_file = optarg;
 			break;
 		case OPT_QUIET:
 			o->quiet = true;
@@ -608,8 +623,31 @@ progress(const struct bench_run *run, const char *what, double t,
 	    (unsigned long long)failures(now));
 }
 
-/* Waits until `until` says done or the deadline passes, printing
- * progress.  Returns true if done. */
+/* Set by SIGINT/SIGTERM: every remaining phase ends at once. */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND; /* a second signal kills */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Waits until `until` says done, the deadline passes or a signal asks us
+ * to stop, printing progress.  Returns true if done. */
 typedef bool (*done_fn)(struct bench_run *run, const struct totals *t);
 
 static bool
@@ -626,6 +664,9 @@ wait_phase(struct bench_run *run, const char *what, double seconds,
 		sample(run, &now);
 		if (done != NULL && done(run, &now)) {
 			return true;
+		}
+		if (interrupted) {
+			return false;
 		}
 		n = bench_now_ns();
 		if ((double)(n - start) / 1e9 >= seconds) {
@@ -697,8 +738,42 @@ struct result {
 	uint64_t expected, lost, extra, unacked, not_ready;
 	struct bench_hist lat;
 	struct bench_track track;
+	uint64_t msg_count[BENCH_PER_MSG], msg_max[BENCH_PER_MSG];
+	int nmsg; /* messages of publisher 0 tracked: last one seen + 1 */
 	double cpu_user, cpu_sys; /* this process, whole run */
 };
+
+/* Writes the connect results to o->ready_file, as F.tmp renamed to F so
+ * that a reader never sees half a line.  Failing to is reported, not
+ * fatal. */
+static void
+write_ready_file(const struct bench_run *run, const struct result *r,
+    const struct totals *t)
+{
+	const char *path = run->opts->ready_file;
+	char tmp[4096];
+	FILE *f;
+
+	if (path == NULL) {
+		return;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >=
+	    sizeof(tmp) || (f = fopen(tmp, "w")) == NULL) {
+		fprintf(stderr, "starling-bench: cannot write %s\n", path);
+		return;
+	}
+	fprintf(f, "{\"ready\":%llu,\"not_ready\":%llu,\"failed\":%llu,"
+		   "\"seconds\":%.3f,\"per_s\":%.1f,\"first_conn_ns\":%llu,"
+		   "\"last_ready_ns\":%llu}\n",
+	    (unsigned long long)t->ready, (unsigned long long)r->not_ready,
+	    (unsigned long long)failures(t), r->conn_secs,
+	    r->conn_secs > 0 ? (double)t->ready / r->conn_secs : 0.0,
+	    (unsigned long long)t->first_conn_ns,
+	    (unsigned long long)t->last_ready_ns);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "starling-bench: cannot write %s\n", path);
+	}
+}
 
 static void
 print_json(const struct bench_run *run, const struct result *r)
@@ -745,7 +820,17 @@ print_json(const struct bench_run *run, const struct result *r)
 		printf("%s\"%s\":%llu", k ? "," : "", bench_fail_name(k),
 		    (unsigned long long)r->t.fail[k]);
 	}
-	printf("},\"last_reason_code\":%llu,\"pings\":%llu,"
+	printf("},\"per_message\":{\"publisher\":0,\"delivered\":[");
+	for (int i = 0; i < r->nmsg; i++) {
+		printf("%s%llu", i ? "," : "",
+		    (unsigned long long)r->msg_count[i]);
+	}
+	printf("],\"last_us\":[");
+	for (int i = 0; i < r->nmsg; i++) {
+		printf("%s%.1f", i ? "," : "", (double)r->msg_max[i] / 1e3);
+	}
+	printf("]},\"interrupted\":%s,", interrupted ? "true" : "false");
+	printf("\"last_reason_code\":%llu,\"pings\":%llu,"
 	       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f}\n",
 	    (unsigned long long)r->t.last_rc, (unsigned long long)r->t.pings,
 	    r->cpu_user, r->cpu_sys);
@@ -799,6 +884,18 @@ print_human(FILE *f, const struct bench_run *run, const struct result *r)
 		    (double)bench_hist_quantile(h, 1.0) / 1e3,
 		    (unsigned long long)h->count);
 	}
+	if (r->nmsg > 0) {
+		fprintf(f, "  per msg:   publisher 0, last delivery (receivers):");
+		for (int i = 0; i < r->nmsg && i < 8; i++) {
+			fprintf(f, " %.1f ms (%llu)",
+			    (double)r->msg_max[i] / 1e6,
+			    (unsigned long long)r->msg_count[i]);
+		}
+		fprintf(f, "%s\n", r->nmsg > 8 ? " ..." : "");
+	}
+	if (interrupted) {
+		fprintf(f, "  interrupted by a signal\n");
+	}
 	fprintf(f, "  cpu:       %.2f s user, %.2f s system (this process)\n",
 	    r->cpu_user, r->cpu_sys);
 	if (failures(&r->t) > 0) {
@@ -845,6 +942,7 @@ main(int argc, char **argv)
 	if (check_nofile(run.nconn, o.threads) != 0) {
 		return EXIT_USAGE;
 	}
+	catch_signals();
 	run.workers = calloc((size_t)run.nworkers, sizeof(*run.workers));
 	if (run.workers == NULL) {
 		perror("starling-bench");
@@ -882,6 +980,7 @@ main(int argc, char **argv)
 		    (double)(at_go.last_ready_ns - at_go.first_conn_ns) / 1e9;
 	}
 	r.not_ready = run.nconn - at_go.ready;
+	write_ready_file(&run, &r, &at_go);
 
 	/* The measured phase. */
 	go_start = bench_now_ns();
@@ -919,8 +1018,19 @@ main(int argc, char **argv)
 	bench_hist_init(&r.lat);
 	bench_track_init(&r.track);
 	for (int i = 0; i < run.nworkers; i++) {
-		bench_hist_merge(&r.lat, &run.workers[i].lat);
-		bench_track_sum(&r.track, &run.workers[i].track);
+		struct bench_worker *w = &run.workers[i];
+
+		bench_hist_merge(&r.lat, &w->lat);
+		bench_track_sum(&r.track, &w->track);
+		for (int k = 0; k < BENCH_PER_MSG; k++) {
+			r.msg_count[k] += w->msg_count[k];
+			if (w->msg_max[k] > r.msg_max[k]) {
+				r.msg_max[k] = w->msg_max[k];
+			}
+			if (r.msg_count[k] > 0 && k >= r.nmsg) {
+				r.nmsg = k + 1;
+			}
+		}
 	}
 	r.expected = expected_of(&run, &r.t);
 	r.lost = bench_loss(r.expected, r.t.unique, &r.extra);
