@@ -207,18 +207,11 @@ import json, os, platform, re, statistics, subprocess, sys, time
 rows = [json.loads(l) for l in open(res_path)]
 brokers = brokers.split()
 
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+sys.path.insert(0, "bench")
+from benchlib import cpu_model, mosq_version as _mosq_version
 
 def mosq_version():
-    try:
-        p = subprocess.run([mosq, "-h"], capture_output=True, text=True)
-        return (p.stdout or p.stderr).splitlines()[0]
-    except Exception:
-        return "unknown"
+    return _mosq_version(mosq)
 
 TITLE = {
     "ceiling": "Generator ceiling: 8 publishers flat out, QoS 0, no subscribers",

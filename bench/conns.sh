@@ -468,18 +468,11 @@ for r in rows:
         brokers.append(r["broker"])
 r0 = rows[0]
 
-def mosq_version():
-    try:
-        p = subprocess.run([mosq, "-h"], capture_output=True, text=True)
-        return (p.stdout or p.stderr).splitlines()[0]
-    except Exception:
-        return "unknown"
+sys.path.insert(0, "bench")
+from benchlib import cpu_model, mosq_version as _mosq_version
 
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+def mosq_version():
+    return _mosq_version(mosq)
 
 COLS = [
     ("connects/s", lambda r: r["connect"]["per_s"]),

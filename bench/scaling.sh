@@ -277,18 +277,11 @@ import json, os, platform, statistics, subprocess, sys, time
 res, out, jsonl, reps, dur, gthreads, mosq = sys.argv[1:]
 rows = [json.loads(l) for l in open(res)]
 
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+sys.path.insert(0, "bench")
+from benchlib import cpu_model, mosq_version as _mosq_version
 
 def mosq_version():
-    try:
-        p = subprocess.run([mosq, "-h"], capture_output=True, text=True)
-        return (p.stdout or p.stderr).splitlines()[0]
-    except Exception:
-        return "unknown"
+    return _mosq_version(mosq)
 
 TITLE = {
     "fanin_q0": "Fan-in 8 -> 1, QoS 0, 64 B, flat out",
